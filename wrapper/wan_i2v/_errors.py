@@ -1,0 +1,340 @@
+"""Every error the client raises, under one base.
+
+    WanI2VError
+    ├── ConfigurationError          no API key, unknown site (also a ValueError)
+    ├── ValidationError             a request field breaks a documented constraint; nothing was sent
+    │                               (also a ValueError)
+    ├── APIError                    talking to the API went wrong
+    │   ├── APIConnectionError      no usable answer: connection refused, reset, ...
+    │   │   └── APITimeoutError     ... or no answer in time
+    │   ├── APIResponseValidationError   a 2xx whose body is not what the spec says
+    │   ├── CreateOutcomeUnknownError    the create POST may or may not have made a task
+    │   └── APIStatusError          the API answered with an error status
+    │       ├── BadRequestError (400)         ├── ConflictError (409)
+    │       ├── AuthenticationError (401)     ├── UnprocessableEntityError (422)
+    │       ├── PaymentRequiredError (402)    ├── RateLimitError (429, retry_after)
+    │       ├── PermissionDeniedError (403)   └── InternalServerError (5xx)
+    │       └── NotFoundError (404)
+    ├── TaskFailedError             the task ran and failed (code, title, detail)
+    ├── WaitTimeoutError            wait() gave up; the task may still run and cost money
+    ├── DownloadError               the video could not be written whole
+    └── OutputExistsError           download target exists (also a FileExistsError)
+
+Constructors take keyword-only context. Messages say what happened and what to do next, and
+never contain the API key: no request headers are ever formatted into them.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "CreateOutcomeUnknownError",
+    "DownloadError",
+    "InternalServerError",
+    "NotFoundError",
+    "OutputExistsError",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "TaskFailedError",
+    "UnprocessableEntityError",
+    "ValidationError",
+    "WaitTimeoutError",
+    "WanI2VError",
+]
+
+
+class WanI2VError(Exception):
+    """Base of every error raised by wan_i2v."""
+
+
+class ConfigurationError(WanI2VError, ValueError):
+    """The client cannot be configured (no API key, unknown site)."""
+
+
+class ValidationError(WanI2VError, ValueError):
+    """A request field breaks a documented constraint. Nothing was sent.
+
+    Args:
+        field: the request field at fault (``prompt``, ``image``, ...).
+        problem: what is wrong, with the limit.
+    """
+
+    def __init__(self, *, field: str, problem: str) -> None:
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{field}: {problem}. Nothing was sent.")
+
+
+class APIError(WanI2VError):
+    """Talking to the API went wrong."""
+
+
+class APIConnectionError(APIError):
+    """No usable answer from the server (connection refused, reset, DNS, TLS...)."""
+
+    def __init__(self, message: str | None = None, *, url: str | None = None) -> None:
+        self.url = url
+        super().__init__(
+            message
+            or f"Could not reach {url or 'the API'}. Check the network and the base URL, "
+            "then try again."
+        )
+
+
+class APITimeoutError(APIConnectionError):
+    """The server did not answer in time."""
+
+    def __init__(self, message: str | None = None, *, url: str | None = None) -> None:
+        super().__init__(
+            message
+            or f"{url or 'The API'} did not answer in time. Try again, or raise `timeout`.",
+            url=url,
+        )
+
+
+class APIResponseValidationError(APIError):
+    """A success status whose body does not match the spec."""
+
+    def __init__(self, *, status_code: int, body: Any, reason: str) -> None:
+        self.status_code = status_code
+        self.body = body
+        super().__init__(
+            f"The API answered {status_code} with a body the client does not understand "
+            f"({reason}). If this persists, the API has changed: please report it."
+        )
+
+
+class CreateOutcomeUnknownError(APIError):
+    """The create POST reached the server, but its answer was lost or was a server error.
+
+    A task may have been created, and every task is billed: the client never sends the
+    POST again on its own. Check your tasks (or wait for the ``task.created`` webhook)
+    before you create again.
+    """
+
+    def __init__(self, *, reason: str, status_code: int | None = None,
+                 request_id: str | None = None) -> None:
+        self.reason = reason
+        self.status_code = status_code
+        self.request_id = request_id
+        ref = f" (request id {request_id})" if request_id else ""
+        super().__init__(
+            f"The create request was sent but its outcome is unknown: {reason}{ref}. "
+            "A task may have been created and billed, so it was not retried. Check your "
+            "MuleRouter tasks before creating it again."
+        )
+
+
+class APIStatusError(APIError):
+    """The API answered with an error status.
+
+    Attributes:
+        status_code: the HTTP status.
+        body: the parsed JSON body, or the text when it is not JSON.
+        request_id: the ``traceparent`` response header, for MuleRouter's support.
+        response: the ``httpx.Response``.
+    """
+
+    status_code: int
+    advice: ClassVar[str] = "See the message above."
+
+    def __init__(self, message: str, *, response: httpx.Response, body: Any) -> None:
+        self.response = response
+        self.status_code = response.status_code
+        self.body = body
+        self.request_id: str | None = response.headers.get("traceparent")
+        super().__init__(message)
+
+
+class BadRequestError(APIStatusError):
+    advice = "The API refused the parameters; fix them and try again."
+
+
+class AuthenticationError(APIStatusError):
+    advice = "The API key is missing, expired or invalid: check MULEROUTER_API_KEY."
+
+
+class PaymentRequiredError(APIStatusError):
+    advice = "The account balance is too low: top up, then try again."
+
+
+class PermissionDeniedError(APIStatusError):
+    advice = "This key may not use this model or resource."
+
+
+class NotFoundError(APIStatusError):
+    advice = "Wrong path or unknown task id: check the task id and the base URL."
+
+
+class ConflictError(APIStatusError):
+    advice = "The task already exists."
+
+
+class UnprocessableEntityError(APIStatusError):
+    advice = "The API could not process the parameters; fix them and try again."
+
+
+class RateLimitError(APIStatusError):
+    """429: rate limit, quota or daily spend limit.
+
+    Attributes:
+        retry_after: seconds the server asked us to wait, or None.
+    """
+
+    advice = "Too many requests, or a quota or spend limit was reached: slow down or wait."
+
+    def __init__(self, message: str, *, response: httpx.Response, body: Any) -> None:
+        super().__init__(message, response=response, body=body)
+        self.retry_after = parse_retry_after(response.headers.get("retry-after"))
+
+
+class InternalServerError(APIStatusError):
+    advice = "The server failed; try again later."
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: PaymentRequiredError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status_code: int) -> type[APIStatusError]:
+    """The exception class for an HTTP error status."""
+    if status_code >= 500:
+        return InternalServerError
+    return _STATUS_CLASSES.get(status_code, APIStatusError)
+
+
+def make_status_error(response: httpx.Response) -> APIStatusError:
+    """Build the typed error for an error response whose body has been read."""
+    body = _decode_body(response)
+    cls = status_error_class(response.status_code)
+    detail = error_message(body)
+    what = f"{response.request.method} {response.request.url.path} -> {response.status_code}"
+    message = f"{what}: {detail}. {cls.advice}" if detail else f"{what}. {cls.advice}"
+    if request_id := response.headers.get("traceparent"):
+        message += f" (request id {request_id})"
+    return cls(message, response=response, body=body)
+
+
+def _decode_body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return response.text
+
+
+def error_message(body: Any, *, limit: int = 300) -> str:
+    """The human message of an error body, wherever the API put it (detail, error, message,
+    task_info.error), shortened; '' when there is none."""
+    if isinstance(body, str):
+        text = " ".join(body.split())
+        # An HTML page from a proxy says nothing useful past its title.
+        return text[:limit] if text and not text.startswith("<") else ""
+    if not isinstance(body, dict):
+        return ""
+    for key in ("detail", "error", "message"):
+        value = body.get(key)
+        if isinstance(value, str) and value:
+            return value[:limit]
+        if isinstance(value, dict | list) and value:
+            return json.dumps(value, ensure_ascii=False)[:limit]
+    task_info = body.get("task_info")
+    if isinstance(task_info, dict) and isinstance(task_info.get("error"), dict):
+        err = task_info["error"]
+        return str(err.get("detail") or err.get("title") or "")[:limit]
+    return ""
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); None if absent
+    or unreadable. Never negative."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class TaskFailedError(WanI2VError):
+    """The task ran and failed. The API reports this with HTTP 200 on the status call.
+
+    Attributes:
+        task_id, code, title, detail: from the task's ``error`` object (code may be None).
+        task: the failed ``Task``.
+    """
+
+    def __init__(self, *, task: Any) -> None:
+        self.task = task
+        self.task_id: str = task.id
+        error = task.error
+        self.code: int | None = error.code if error else None
+        self.title: str | None = error.title if error else None
+        self.detail: str | None = error.detail if error else None
+        what = ": ".join(p for p in (self.title, self.detail) if p) or "no reason given"
+        code = f" (code {self.code})" if self.code is not None else ""
+        super().__init__(
+            f"Task {self.task_id} failed{code}: {what}. Fix the input if the reason names it, "
+            "then create a new task."
+        )
+
+
+class WaitTimeoutError(WanI2VError):
+    """wait() reached its deadline before the task finished.
+
+    The task may still be running, and it will be billed if it succeeds: resume with
+    ``wait(task_id)`` rather than creating a new one.
+    """
+
+    def __init__(self, *, task_id: str, last_status: str | None, waited: float) -> None:
+        self.task_id = task_id
+        self.last_status = last_status
+        self.waited = waited
+        super().__init__(
+            f"Gave up waiting for task {task_id} after {waited:.0f} s (last status: "
+            f"{last_status or 'unknown'}). The task may still be running and may be billed: "
+            f"resume with `wait({task_id!r})` or `wan-i2v wait {task_id}` instead of creating "
+            "a new one."
+        )
+
+
+class DownloadError(WanI2VError):
+    """The video could not be downloaded whole; nothing was left at the target path."""
+
+
+class OutputExistsError(WanI2VError, FileExistsError):
+    """The download target exists and ``overwrite`` is False."""
+
+    def __init__(self, *, path: str) -> None:
+        self.path = path
+        super().__init__(f"{path} already exists. Pass overwrite=True (--overwrite) or another path.")
