@@ -1,4 +1,11 @@
-"""wan_i2v: the Python client for MuleRouter's Wan2.2 image-to-video API (wan2.2-i2v-plus)."""
+"""wan_i2v: the Python client for MuleRouter's Wan2.2 image-to-video API (wan2.2-i2v-plus).
+
+    with wan_i2v.Client() as client:          # key from MULEROUTER_API_KEY
+        path = client.generate(image="cat.png", prompt="The cat turns its head")
+"""
+
+from ._async_client import AsyncClient
+from ._client import Client
 
 from ._errors import (
     APIConnectionError,
@@ -24,6 +31,8 @@ from ._errors import (
     WaitTimeoutError,
     WanI2VError,
 )
+from ._images import ImageInput
+from ._task import Phase, Task, TaskError
 from ._version import __version__
 
 __all__ = [
@@ -32,18 +41,24 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
+    "Client",
     "ConfigurationError",
     "ConflictError",
     "CreateOutcomeUnknownError",
     "DownloadError",
+    "ImageInput",
     "InternalServerError",
     "NotFoundError",
     "OutputExistsError",
     "PaymentRequiredError",
     "PermissionDeniedError",
+    "Phase",
     "RateLimitError",
+    "Task",
+    "TaskError",
     "TaskFailedError",
     "UnprocessableEntityError",
     "ValidationError",

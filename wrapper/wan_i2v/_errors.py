@@ -103,8 +103,7 @@ class APITimeoutError(APIConnectionError):
 
     def __init__(self, message: str | None = None, *, url: str | None = None) -> None:
         super().__init__(
-            message
-            or f"{url or 'The API'} did not answer in time. Try again, or raise `timeout`.",
+            message or f"{url or 'The API'} did not answer in time. Try again, or raise `timeout`.",
             url=url,
         )
 
@@ -112,12 +111,11 @@ class APITimeoutError(APIConnectionError):
 class APIResponseValidationError(APIError):
     """A success status whose body does not match the spec."""
 
-    def __init__(self, *, status_code: int, body: Any, reason: str) -> None:
-        self.status_code = status_code
-        self.body = body
+    def __init__(self, *, reason: str) -> None:
+        self.reason = reason
         super().__init__(
-            f"The API answered {status_code} with a body the client does not understand "
-            f"({reason}). If this persists, the API has changed: please report it."
+            f"The API answered with a body the client does not understand ({reason}). "
+            "If this persists, the API has changed: please report it."
         )
 
 
@@ -129,8 +127,9 @@ class CreateOutcomeUnknownError(APIError):
     before you create again.
     """
 
-    def __init__(self, *, reason: str, status_code: int | None = None,
-                 request_id: str | None = None) -> None:
+    def __init__(
+        self, *, reason: str, status_code: int | None = None, request_id: str | None = None
+    ) -> None:
         self.reason = reason
         self.status_code = status_code
         self.request_id = request_id
@@ -337,4 +336,6 @@ class OutputExistsError(WanI2VError, FileExistsError):
 
     def __init__(self, *, path: str) -> None:
         self.path = path
-        super().__init__(f"{path} already exists. Pass overwrite=True (--overwrite) or another path.")
+        super().__init__(
+            f"{path} already exists. Pass overwrite=True (--overwrite) or another path."
+        )

@@ -1,0 +1,133 @@
+"""``Task``: our own small immutable view of a generation task.
+
+Users never see the generated attrs models: a generator release must not break their code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from ._constants import (
+    FAILURE_STATUSES,
+    PENDING_STATUSES,
+    RUNNING_STATUSES,
+    SUCCESS_STATUSES,
+)
+
+if TYPE_CHECKING:
+    from wan_i2v_openapi.models.task_response import TaskResponse
+
+logger = logging.getLogger("wan_i2v")
+
+
+class Phase(StrEnum):
+    """Where a task is, whichever status vocabulary the API used."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    UNKNOWN = "unknown"  # a word nobody documented yet: treated as "not finished"
+
+
+_PHASES: dict[str, Phase] = {
+    **dict.fromkeys(PENDING_STATUSES, Phase.PENDING),
+    **dict.fromkeys(RUNNING_STATUSES, Phase.RUNNING),
+    **dict.fromkeys(SUCCESS_STATUSES, Phase.SUCCEEDED),
+    **dict.fromkeys(FAILURE_STATUSES, Phase.FAILED),
+}
+_warned_unknown: set[str] = set()
+
+
+def phase_of(status: str) -> Phase:
+    """The phase of a status word; an unknown word is logged once per process."""
+    phase = _PHASES.get(status.strip().lower())
+    if phase is None:
+        if status not in _warned_unknown:
+            _warned_unknown.add(status)
+            logger.warning("Unknown task status %r: treating it as not finished", status)
+        return Phase.UNKNOWN
+    return phase
+
+
+@dataclass(frozen=True, slots=True)
+class TaskError:
+    """Why a task failed, as the API reported it."""
+
+    code: int | None
+    title: str | None
+    detail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """A generation task.
+
+    Attributes:
+        id: the task id (a UUID string).
+        status: the raw status word the API sent.
+        created_at, updated_at: timezone-aware timestamps.
+        videos: URLs of the result videos (empty until the task has succeeded).
+        error: why the task failed, or None.
+    """
+
+    id: str
+    status: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    videos: tuple[str, ...] = ()
+    error: TaskError | None = None
+
+    @property
+    def phase(self) -> Phase:
+        return phase_of(self.status)
+
+    @property
+    def is_success(self) -> bool:
+        return self.phase is Phase.SUCCEEDED
+
+    @property
+    def is_failed(self) -> bool:
+        return self.phase is Phase.FAILED
+
+    @property
+    def is_done(self) -> bool:
+        return self.is_success or self.is_failed
+
+    @classmethod
+    def from_generated(cls, parsed: TaskResponse) -> Task:
+        """Build a Task from the generated client's parsed response."""
+        info = parsed.task_info
+        videos = parsed.videos if isinstance(parsed.videos, list) else []
+        return cls(
+            id=str(info.id),
+            status=str(info.status),
+            created_at=_aware(info.created_at),
+            updated_at=_aware(info.updated_at),
+            videos=tuple(str(v) for v in videos),
+            error=_task_error(info.error.to_dict()) if hasattr(info.error, "to_dict") else None,
+        )
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    # The API sends UTC with "Z"; a timestamp without an offset is taken as UTC too, so users
+    # never compare naive and aware datetimes.
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def _task_error(raw: dict[str, Any]) -> TaskError:
+    # One page names the code `error_code`: accept both (spec/DECISIONS.md, D10).
+    code = raw.get("code", raw.get("error_code"))
+    return TaskError(
+        code=code if isinstance(code, int) and not isinstance(code, bool) else None,
+        title=_text(raw.get("title")),
+        detail=_text(raw.get("detail")),
+    )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
