@@ -6,7 +6,6 @@
 
 from ._async_client import AsyncClient
 from ._client import Client
-
 from ._errors import (
     APIConnectionError,
     APIError,

@@ -14,6 +14,7 @@ from typing import Any, Self
 
 import httpx
 import stamina
+
 from wan_i2v_openapi import AuthenticatedClient
 from wan_i2v_openapi.api.generation import create_generation_task, get_generation_task
 

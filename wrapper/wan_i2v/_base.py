@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
+
 from wan_i2v_openapi.models.task_response import TaskResponse
 from wan_i2v_openapi.types import Response
 

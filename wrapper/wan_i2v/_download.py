@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, Self
 from urllib.parse import urlsplit
 
 import httpx
@@ -104,7 +104,7 @@ class PartialFile:
         self._tmp: Path | None = None
         self.written = 0
 
-    def __enter__(self) -> PartialFile:
+    def __enter__(self) -> Self:
         fd, name = tempfile.mkstemp(
             dir=self._plan.target.parent, prefix=f".{self._plan.target.name}.", suffix=".part"
         )
@@ -119,7 +119,8 @@ class PartialFile:
 
     def commit(self, response: httpx.Response) -> Path:
         """Check the body is whole, then move it into place."""
-        assert self._file is not None and self._tmp is not None
+        assert self._file is not None
+        assert self._tmp is not None
         expected = _declared_length(response)
         received = response.num_bytes_downloaded
         if expected is not None and received != expected:
