@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import filecmp
+import difflib
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,6 +18,7 @@ GENERATED = ROOT / "generated" / "wan_i2v_openapi"
 # nearest pyproject, and a folder elsewhere would be formatted differently.
 SCRATCH = ROOT / ".regen"
 
+nox.needs_version = ">=2025.2.9"  # nox.project.dependency_groups
 nox.options.default_venv_backend = "venv"  # no uv on the machines this runs on
 nox.options.error_on_external_run = True
 nox.options.reuse_venv = "yes"
@@ -67,11 +67,16 @@ def _generate_into(session: nox.Session, target: Path) -> None:
     shutil.rmtree(target, ignore_errors=True)
     target.parent.mkdir(parents=True, exist_ok=True)
     session.run(
-        "openapi-python-client", "generate",
-        "--path", str(SPEC),
-        "--config", str(GENERATOR_CONFIG),
-        "--meta", "none",
-        "--output-path", str(target),
+        "openapi-python-client",
+        "generate",
+        "--path",
+        str(SPEC),
+        "--config",
+        str(GENERATOR_CONFIG),
+        "--meta",
+        "none",
+        "--output-path",
+        str(target),
     )
 
 
@@ -95,30 +100,36 @@ def regen_check(session: nox.Session) -> None:
     fresh = SCRATCH / GENERATED.name
     try:
         _generate_into(session, fresh)
-        if _same_tree(fresh, GENERATED):
-            session.log("generated/ matches spec/openapi.yaml")
-            return
-        diff = subprocess.run(
-            ["diff", "-ruN", "--exclude=__pycache__", str(GENERATED), str(fresh)],
-            capture_output=True, text=True, check=False,
-        ).stdout
-        sys.stderr.write(diff)
+        diff = _tree_diff(GENERATED, fresh)
+    finally:
+        shutil.rmtree(SCRATCH, ignore_errors=True)
+    if diff:
+        sys.stderr.writelines(diff)
         session.error(
             "generated/ differs from what the pinned generator makes of spec/openapi.yaml "
             "(diff above). Never edit generated/ by hand: change the spec, then `nox -s generate`."
         )
-    finally:
-        shutil.rmtree(SCRATCH, ignore_errors=True)
+    session.log("generated/ matches spec/openapi.yaml")
 
 
-def _same_tree(a: Path, b: Path) -> bool:
-    cmp = filecmp.dircmp(a, b, ignore=["__pycache__"])
-    if cmp.left_only or cmp.right_only or cmp.funny_files:
-        return False
-    _, mismatch, errors = filecmp.cmpfiles(a, b, cmp.common_files, shallow=False)
-    if mismatch or errors:
-        return False
-    return all(_same_tree(a / d, b / d) for d in cmp.common_dirs)
+def _tree_diff(committed: Path, fresh: Path) -> list[str]:
+    """A unified diff of two folders' files (__pycache__ ignored); empty when identical."""
+
+    def files(root: Path) -> dict[str, Path]:
+        return {
+            p.relative_to(root).as_posix(): p
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts
+        }
+
+    old, new = files(committed), files(fresh)
+    lines: list[str] = []
+    for name in sorted(old.keys() | new.keys()):
+        a = old[name].read_text().splitlines(keepends=True) if name in old else []
+        b = new[name].read_text().splitlines(keepends=True) if name in new else []
+        if a != b:
+            lines += difflib.unified_diff(a, b, f"generated/{name}", f"regenerated/{name}")
+    return lines
 
 
 @nox.session(python=PYTHON)
