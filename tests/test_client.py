@@ -29,6 +29,7 @@ def test_create_returns_our_task_type(api: respx.MockRouter, client: Any) -> Non
     request = route.calls.last.request
     assert request.headers["authorization"] == f"Bearer {KEY}"
     assert request.url == f"{BASE}{CREATE_PATH}"
+    assert request.headers["user-agent"].startswith(f"wan-i2v/{wan_i2v.__version__} ")
 
 
 def test_create_accepts_another_2xx_with_a_task(api: respx.MockRouter, client: Any) -> None:

@@ -19,6 +19,7 @@ from wan_i2v_openapi import AuthenticatedClient
 from wan_i2v_openapi.api.generation import create_generation_task, get_generation_task
 
 from ._base import (
+    USER_AGENT,
     BaseClient,
     CreatedCallback,
     PathArg,
@@ -82,6 +83,7 @@ class AsyncClient(BaseClient):
         self._api = AuthenticatedClient(
             base_url=self._settings.base_url,
             token=self._settings.api_key,
+            headers={"User-Agent": USER_AGENT},
             timeout=httpx.Timeout(self._settings.timeout),
             httpx_args={"event_hooks": async_hooks()},
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
@@ -24,8 +24,9 @@ from ._images import ImageInput
 from ._logging import log_request, log_response
 from ._retry import parse_fallback
 from ._task import Task
+from ._version import __version__
 
-T = TypeVar("T")
+USER_AGENT = f"wan-i2v/{__version__} (python-httpx/{httpx.__version__})"
 CreatedCallback = Callable[[Task], object]
 PathArg = str | os.PathLike[str]
 

@@ -17,6 +17,7 @@ from wan_i2v_openapi import AuthenticatedClient
 from wan_i2v_openapi.api.generation import create_generation_task, get_generation_task
 
 from ._base import (
+    USER_AGENT,
     BaseClient,
     CreatedCallback,
     PathArg,
@@ -79,6 +80,7 @@ class Client(BaseClient):
         self._api = AuthenticatedClient(
             base_url=self._settings.base_url,
             token=self._settings.api_key,
+            headers={"User-Agent": USER_AGENT},
             timeout=httpx.Timeout(self._settings.timeout),
             httpx_args={"event_hooks": sync_hooks()},
         )
