@@ -339,3 +339,18 @@ def test_user_http_client_is_used_and_stays_open(api: respx.MockRouter) -> None:
             client.create(image=URL_IMAGE, prompt="p")
         assert not http.is_closed
     assert seen[0].headers["authorization"] == f"Bearer {KEY}"
+
+
+def test_downloaded_file_has_ordinary_permissions(
+    api: respx.MockRouter, client: Any, tmp_path: Path
+) -> None:
+    """The video is created like any new file (umask decides), not private like a temp file."""
+    import os
+
+    api.get(VIDEO_URL).respond(200, content=VIDEO)
+    umask = os.umask(0o022)
+    try:
+        path = client.download(VIDEO_URL, tmp_path / "v.mp4")
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644

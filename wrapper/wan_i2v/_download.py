@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -105,10 +105,11 @@ class PartialFile:
         self.written = 0
 
     def __enter__(self) -> Self:
-        fd, name = tempfile.mkstemp(
-            dir=self._plan.target.parent, prefix=f".{self._plan.target.name}.", suffix=".part"
-        )
-        self._tmp = Path(name)
+        target = self._plan.target
+        self._tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
+        # O_EXCL: never reuse a file; mode 0o666 lets the umask decide, as for any new file
+        # (mkstemp's 0o600 would leave the video unreadable to others).
+        fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         self._file = os.fdopen(fd, "wb")
         return self
 

@@ -1,0 +1,24 @@
+"""The ``wan-i2v`` command line. Needs the ``cli`` extra (click): ``pip install "wan-i2v[cli]"``.
+
+This module imports nothing heavy, so that a missing extra gets a friendly message rather
+than a traceback; the commands live in _commands.py.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+MISSING_EXTRA = 'The wan-i2v command line needs the "cli" extra: pip install "wan-i2v[cli]"'
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``wan-i2v`` console script."""
+    try:
+        import click  # noqa: F401  # only to check that the extra is installed
+    except ImportError:
+        sys.stderr.write(MISSING_EXTRA + "\n")
+        raise SystemExit(2) from None
+    from ._commands import cli
+
+    cli.main(args=list(argv) if argv is not None else None, prog_name="wan-i2v")
