@@ -1,10 +1,11 @@
 """wan_i2v: the Python client for MuleRouter's Wan2.2 image-to-video API (wan2.2-i2v-plus).
 
-    with wan_i2v.Client() as client:          # key from MULEROUTER_API_KEY
-        path = client.generate(image="cat.png", prompt="The cat turns its head")
+with wan_i2v.Client() as client:          # key from MULEROUTER_API_KEY
+    path = client.generate(image="cat.png", prompt="The cat turns its head")
 """
 
-from ._async_client import AsyncClient
+import typing as _typing
+
 from ._client import Client
 from ._errors import (
     APIConnectionError,
@@ -33,6 +34,24 @@ from ._errors import (
 from ._images import ImageInput
 from ._task import Phase, Task, TaskError
 from ._version import __version__
+
+if _typing.TYPE_CHECKING:
+    from ._async_client import AsyncClient
+
+
+def __getattr__(name: str) -> _typing.Any:
+    # AsyncClient is loaded on first use: it needs asyncio, which costs ~50 ms of start-up
+    # that sync users should not pay (benchmarks/RESULTS.md, start-up).
+    if name == "AsyncClient":
+        from ._async_client import AsyncClient
+
+        return AsyncClient
+    raise AttributeError(f"module 'wan_i2v' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "APIConnectionError",

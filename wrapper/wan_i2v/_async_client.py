@@ -13,7 +13,6 @@ from types import TracebackType
 from typing import Any, Self
 
 import httpx
-import stamina
 
 from wan_i2v_openapi import AuthenticatedClient
 from wan_i2v_openapi.api.generation import create_generation_task, get_generation_task
@@ -41,6 +40,7 @@ from ._images import ImageInput
 from ._polling import StatusCallback, Waiter
 from ._retry import (
     CALL_ERRORS,
+    attempts,
     retry_create,
     retry_get,
     translate_create_error,
@@ -129,7 +129,7 @@ class AsyncClient(BaseClient):
         local = not is_url(image) or (last_frame is not None and not is_url(last_frame))
         body = await asyncio.to_thread(build) if local else build()
         url = self._api_url()
-        async for attempt in stamina.retry_context(on=retry_create, **self._retry_args()):
+        async for attempt in attempts(retry_create, self.max_retries):
             with attempt:
                 try:
                     response = await create_generation_task.asyncio_detailed(
@@ -146,7 +146,7 @@ class AsyncClient(BaseClient):
         """The task's current state (retried on network errors, 408, 429 and 5xx)."""
         task_uid = task_uuid(task_id)
         url = self._api_url()
-        async for attempt in stamina.retry_context(on=retry_get, **self._retry_args()):
+        async for attempt in attempts(retry_get, self.max_retries):
             with attempt:
                 try:
                     response = await get_generation_task.asyncio_detailed(
@@ -194,7 +194,7 @@ class AsyncClient(BaseClient):
         The file appears only once complete; the API key is never sent to the video host.
         """
         plan = plan_download(task_or_url, path, overwrite=overwrite)
-        async for attempt in stamina.retry_context(on=retry_get, **self._retry_args()):
+        async for attempt in attempts(retry_get, self.max_retries):
             with attempt:
                 try:
                     request = video_request(self._http, plan.url)

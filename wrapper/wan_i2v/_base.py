@@ -18,7 +18,6 @@ from wan_i2v_openapi.models.task_response import TaskResponse
 from wan_i2v_openapi.types import Response
 
 from ._config import Settings, resolve_settings
-from ._constants import RETRY_WAIT_INITIAL, RETRY_WAIT_JITTER, RETRY_WAIT_MAX
 from ._errors import ValidationError, make_status_error
 from ._images import ImageInput
 from ._logging import log_request, log_response
@@ -67,15 +66,6 @@ class BaseClient:
     @property
     def max_retries(self) -> int:
         return self._settings.max_retries
-
-    def _retry_args(self) -> dict[str, Any]:
-        return {
-            "attempts": self._settings.max_retries + 1,
-            "timeout": None,  # bounded by attempts; each request has its own timeout
-            "wait_initial": RETRY_WAIT_INITIAL,
-            "wait_max": RETRY_WAIT_MAX,
-            "wait_jitter": RETRY_WAIT_JITTER,
-        }
 
     def _configure_http(
         self, http: httpx.Client | httpx.AsyncClient, *, hooks: dict[str, list[Any]]

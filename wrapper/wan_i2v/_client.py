@@ -11,7 +11,6 @@ from types import TracebackType
 from typing import Any, Self
 
 import httpx
-import stamina
 
 from wan_i2v_openapi import AuthenticatedClient
 from wan_i2v_openapi.api.generation import create_generation_task, get_generation_task
@@ -38,6 +37,7 @@ from ._images import ImageInput
 from ._polling import StatusCallback, Waiter
 from ._retry import (
     CALL_ERRORS,
+    attempts,
     retry_create,
     retry_get,
     translate_create_error,
@@ -122,7 +122,7 @@ class Client(BaseClient):
             extra_body=extra_body,
         )
         url = self._api_url()
-        for attempt in stamina.retry_context(on=retry_create, **self._retry_args()):
+        for attempt in attempts(retry_create, self.max_retries):
             with attempt:
                 try:
                     response = create_generation_task.sync_detailed(client=self._api, body=body)
@@ -137,7 +137,7 @@ class Client(BaseClient):
         """The task's current state (retried on network errors, 408, 429 and 5xx)."""
         task_uid = task_uuid(task_id)
         url = self._api_url()
-        for attempt in stamina.retry_context(on=retry_get, **self._retry_args()):
+        for attempt in attempts(retry_get, self.max_retries):
             with attempt:
                 try:
                     response = get_generation_task.sync_detailed(task_uid, client=self._api)
@@ -183,7 +183,7 @@ class Client(BaseClient):
         The file appears only once complete; the API key is never sent to the video host.
         """
         plan = plan_download(task_or_url, path, overwrite=overwrite)
-        for attempt in stamina.retry_context(on=retry_get, **self._retry_args()):
+        for attempt in attempts(retry_get, self.max_retries):
             with attempt:
                 try:
                     request = video_request(self._http, plan.url)

@@ -128,6 +128,11 @@ def _encode_str(value: str) -> str:
     return _data_uri(_read_path(value))
 
 
+# Whitespace (str.isspace's set) and ASCII control characters, found by one regex search:
+# a character-by-character loop was a measurable share of a create call (benchmarks).
+_UNSAFE_IN_URL: Final = re.compile(r"[\s\x00-\x1f\x7f]")
+
+
 def _checked_url(url: str) -> str:
     shown = url if len(url) <= 100 else url[:100] + "..."
     try:
@@ -137,7 +142,7 @@ def _checked_url(url: str) -> str:
     if not host:
         raise _Problem(f"URL {shown!r} has no host")
     # The server would fail on it later, after the task was created (and billed).
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+    if _UNSAFE_IN_URL.search(url):
         raise _Problem(f"URL {shown!r} contains whitespace or control characters")
     return url
 
