@@ -65,7 +65,8 @@ def main() -> int:
             f"# Benchmark results\n\n{dt.date.today().isoformat()} on {machine()}; "
             f"{python()}.{' Quick mode.' if args.quick else ''}\n\n"
         )
-        RESULTS.write_text(header + text + "\n", encoding="utf-8")
+        footer = "\nWhy a target is missed, measured with a profiler: [README.md](README.md).\n"
+        RESULTS.write_text(header + text + "\n" + footer, encoding="utf-8")
     return 1 if failed else 0
 
 

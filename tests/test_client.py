@@ -354,3 +354,14 @@ def test_downloaded_file_has_ordinary_permissions(
     finally:
         os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_trailing_slash_names_a_folder(api: respx.MockRouter, client: Any, tmp_path: Path) -> None:
+    """download(..., "videos/") never writes a file called "videos": a missing folder is an
+    error, an existing one gets the default name inside."""
+    api.get(VIDEO_URL).respond(200, content=VIDEO)
+    with pytest.raises(wan_i2v.ValidationError, match="does not exist"):
+        client.download(VIDEO_URL, f"{tmp_path}/videos/")
+    assert not (tmp_path / "videos").exists()
+    (tmp_path / "videos").mkdir()
+    assert client.download(VIDEO_URL, f"{tmp_path}/videos/").parent == tmp_path / "videos"

@@ -70,7 +70,8 @@ def check_target(path: str | os.PathLike[str] | None, name: str, *, overwrite: b
         OutputExistsError: the file exists and ``overwrite`` is False.
     """
     target = Path.cwd() if path is None else Path(path)
-    if target.is_dir():
+    # "videos/" names a folder even before it exists: never write a file called "videos".
+    if target.is_dir() or str(path).endswith(("/", os.sep)):
         target = target / safe_filename(name)
     if not target.parent.is_dir():
         raise ValidationError(field="path", problem=f"folder {str(target.parent)!r} does not exist")
