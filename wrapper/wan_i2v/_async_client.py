@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import httpx
 
@@ -38,16 +38,11 @@ from ._download import PartialFile, check_target, plan_download, video_request
 from ._errors import APIError
 from ._images import ImageInput
 from ._polling import StatusCallback, Waiter
-from ._retry import (
-    CALL_ERRORS,
-    attempts,
-    retry_create,
-    retry_get,
-    translate_create_error,
-    translate_get_error,
-)
+from ._retry import CALL_ERRORS, CREATE, GET, Policy, attempts
 from ._task import Task
 from ._validation import build_create_request
+
+T = TypeVar("T")
 
 
 class AsyncClient(BaseClient):
@@ -128,36 +123,22 @@ class AsyncClient(BaseClient):
         # Reading and encoding a local image is blocking work: keep it off the event loop.
         local = not is_url(image) or (last_frame is not None and not is_url(last_frame))
         body = await asyncio.to_thread(build) if local else build()
-        url = self._api_url()
-        async for attempt in attempts(retry_create, self.max_retries):
-            with attempt:
-                try:
-                    response = await create_generation_task.asyncio_detailed(
-                        client=self._api, body=body
-                    )
-                    return task_from_response(response)
-                except CALL_ERRORS as exc:
-                    if (error := translate_create_error(exc, url=url)) is None:
-                        raise
-                    raise error from exc
-        raise AssertionError("unreachable: stamina re-raises the last failure")
+
+        async def once() -> Task:
+            response = await create_generation_task.asyncio_detailed(client=self._api, body=body)
+            return task_from_response(response)
+
+        return await self._call(CREATE, self._api_url(), once)
 
     async def get(self, task_id: Task | str) -> Task:
         """The task's current state (retried on network errors, 408, 429 and 5xx)."""
         task_uid = task_uuid(task_id)
-        url = self._api_url()
-        async for attempt in attempts(retry_get, self.max_retries):
-            with attempt:
-                try:
-                    response = await get_generation_task.asyncio_detailed(
-                        task_uid, client=self._api
-                    )
-                    return task_from_response(response)
-                except CALL_ERRORS as exc:
-                    if (error := translate_get_error(exc, url=url)) is None:
-                        raise
-                    raise error from exc
-        raise AssertionError("unreachable: stamina re-raises the last failure")
+
+        async def once() -> Task:
+            response = await get_generation_task.asyncio_detailed(task_uid, client=self._api)
+            return task_from_response(response)
+
+        return await self._call(GET, self._api_url(), once)
 
     async def wait(
         self,
@@ -194,21 +175,17 @@ class AsyncClient(BaseClient):
         The file appears only once complete; the API key is never sent to the video host.
         """
         plan = plan_download(task_or_url, path, overwrite=overwrite)
-        async for attempt in attempts(retry_get, self.max_retries):
-            with attempt:
-                try:
-                    request = video_request(self._http, plan.url)
-                    response = await self._http.send(request, stream=True, follow_redirects=True)
-                    async with contextlib.aclosing(response):
-                        with PartialFile(plan) as part:
-                            async for chunk in response.aiter_bytes(DOWNLOAD_CHUNK_BYTES):
-                                part.write(chunk)
-                            return part.commit(response)
-                except CALL_ERRORS as exc:
-                    if (error := translate_get_error(exc, url=plan.url)) is None:
-                        raise
-                    raise error from exc
-        raise AssertionError("unreachable: stamina re-raises the last failure")
+
+        async def once() -> Path:
+            request = video_request(self._http, plan.url)
+            response = await self._http.send(request, stream=True, follow_redirects=True)
+            async with contextlib.aclosing(response):
+                with PartialFile(plan) as part:
+                    async for chunk in response.aiter_bytes(DOWNLOAD_CHUNK_BYTES):
+                        part.write(chunk)
+                    return part.commit(response)
+
+        return await self._call(GET, plan.url, once)
 
     async def generate(
         self,
@@ -253,6 +230,18 @@ class AsyncClient(BaseClient):
             task, timeout=timeout, poll_interval=poll_interval, on_status=on_status
         )
         return await self.download(done, output, overwrite=overwrite)
+
+    async def _call(self, policy: Policy, url: str, once: Callable[[], Awaitable[T]]) -> T:
+        """Run ``once`` under ``policy``: retried as it allows, failures translated to ours."""
+        async for attempt in attempts(policy.retry, self.max_retries):
+            with attempt:
+                try:
+                    return await once()
+                except CALL_ERRORS as exc:
+                    if (error := policy.translate(exc, url=url)) is None:
+                        raise
+                    raise error from exc
+        raise AssertionError("unreachable: stamina re-raises the last failure")
 
     async def aclose(self) -> None:
         """Close the connections (not those of an ``http_client`` you passed in)."""

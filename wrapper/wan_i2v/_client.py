@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import httpx
 
@@ -35,16 +35,11 @@ from ._download import PartialFile, check_target, plan_download, video_request
 from ._errors import APIError
 from ._images import ImageInput
 from ._polling import StatusCallback, Waiter
-from ._retry import (
-    CALL_ERRORS,
-    attempts,
-    retry_create,
-    retry_get,
-    translate_create_error,
-    translate_get_error,
-)
+from ._retry import CALL_ERRORS, CREATE, GET, Policy, attempts
 from ._task import Task
 from ._validation import build_create_request
+
+T = TypeVar("T")
 
 
 class Client(BaseClient):
@@ -121,32 +116,22 @@ class Client(BaseClient):
             last_frame=last_frame,
             extra_body=extra_body,
         )
-        url = self._api_url()
-        for attempt in attempts(retry_create, self.max_retries):
-            with attempt:
-                try:
-                    response = create_generation_task.sync_detailed(client=self._api, body=body)
-                    return task_from_response(response)
-                except CALL_ERRORS as exc:
-                    if (error := translate_create_error(exc, url=url)) is None:
-                        raise
-                    raise error from exc
-        raise AssertionError("unreachable: stamina re-raises the last failure")
+
+        def once() -> Task:
+            response = create_generation_task.sync_detailed(client=self._api, body=body)
+            return task_from_response(response)
+
+        return self._call(CREATE, self._api_url(), once)
 
     def get(self, task_id: Task | str) -> Task:
         """The task's current state (retried on network errors, 408, 429 and 5xx)."""
         task_uid = task_uuid(task_id)
-        url = self._api_url()
-        for attempt in attempts(retry_get, self.max_retries):
-            with attempt:
-                try:
-                    response = get_generation_task.sync_detailed(task_uid, client=self._api)
-                    return task_from_response(response)
-                except CALL_ERRORS as exc:
-                    if (error := translate_get_error(exc, url=url)) is None:
-                        raise
-                    raise error from exc
-        raise AssertionError("unreachable: stamina re-raises the last failure")
+
+        def once() -> Task:
+            response = get_generation_task.sync_detailed(task_uid, client=self._api)
+            return task_from_response(response)
+
+        return self._call(GET, self._api_url(), once)
 
     def wait(
         self,
@@ -183,20 +168,16 @@ class Client(BaseClient):
         The file appears only once complete; the API key is never sent to the video host.
         """
         plan = plan_download(task_or_url, path, overwrite=overwrite)
-        for attempt in attempts(retry_get, self.max_retries):
-            with attempt:
-                try:
-                    request = video_request(self._http, plan.url)
-                    response = self._http.send(request, stream=True, follow_redirects=True)
-                    with contextlib.closing(response), PartialFile(plan) as part:
-                        for chunk in response.iter_bytes(DOWNLOAD_CHUNK_BYTES):
-                            part.write(chunk)
-                        return part.commit(response)
-                except CALL_ERRORS as exc:
-                    if (error := translate_get_error(exc, url=plan.url)) is None:
-                        raise
-                    raise error from exc
-        raise AssertionError("unreachable: stamina re-raises the last failure")
+
+        def once() -> Path:
+            request = video_request(self._http, plan.url)
+            response = self._http.send(request, stream=True, follow_redirects=True)
+            with contextlib.closing(response), PartialFile(plan) as part:
+                for chunk in response.iter_bytes(DOWNLOAD_CHUNK_BYTES):
+                    part.write(chunk)
+                return part.commit(response)
+
+        return self._call(GET, plan.url, once)
 
     def generate(
         self,
@@ -239,6 +220,18 @@ class Client(BaseClient):
             on_created(task)
         done = self.wait(task, timeout=timeout, poll_interval=poll_interval, on_status=on_status)
         return self.download(done, output, overwrite=overwrite)
+
+    def _call(self, policy: Policy, url: str, once: Callable[[], T]) -> T:
+        """Run ``once`` under ``policy``: retried as it allows, failures translated to ours."""
+        for attempt in attempts(policy.retry, self.max_retries):
+            with attempt:
+                try:
+                    return once()
+                except CALL_ERRORS as exc:
+                    if (error := policy.translate(exc, url=url)) is None:
+                        raise
+                    raise error from exc
+        raise AssertionError("unreachable: stamina re-raises the last failure")
 
     def close(self) -> None:
         """Close the connections (not those of an ``http_client`` you passed in)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -65,6 +66,15 @@ def attempts(
         wait_max=RETRY_WAIT_MAX,
         wait_jitter=RETRY_WAIT_JITTER,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """How one kind of call retries (a stamina backoff hook) and how its failures from the
+    layer below become ours (None: re-raise as it is)."""
+
+    retry: Callable[[Exception], bool | float]
+    translate: Callable[..., APIError | None]
 
 
 def retry_get(exc: Exception) -> bool | float:
@@ -139,3 +149,7 @@ def parse_fallback(status_code: int, content: bytes) -> Any:
 def _describe(exc: BaseException) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+GET = Policy(retry=retry_get, translate=translate_get_error)
+CREATE = Policy(retry=retry_create, translate=translate_create_error)
