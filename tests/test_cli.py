@@ -242,3 +242,37 @@ def test_missing_click_gets_a_friendly_message() -> None:
     assert result.returncode == 2
     assert 'pip install "wan-i2v[cli]"' in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_sandbox_command_serves_the_api() -> None:
+    """`wan-i2v sandbox` runs a server on loopback that answers a create with 202."""
+    import socket
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wan_i2v.cli", "sandbox", "--port", str(port), "--api-key", KEY],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/vendors/alibaba/v1/wan2.2-i2v-plus/generation"
+        body = {"prompt": "p", "image": "https://example.com/a.jpg"}
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                response = httpx.post(url, json=body, headers={"Authorization": f"Bearer {KEY}"})
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the sandbox did not start"
+                time.sleep(0.1)
+        assert response.status_code == 202
+        assert httpx.post(url, json=body).status_code == 401
+    finally:
+        process.send_signal(signal.SIGINT)
+        stdout, _ = process.communicate(timeout=20)
+    assert f"http://127.0.0.1:{port}" in stdout
