@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 if TYPE_CHECKING:
     import httpx
 
+    from ._task import Task
+
 __all__ = [
     "APIConnectionError",
     "APIError",
@@ -293,7 +295,7 @@ class TaskFailedError(WanI2VError):
         task: the failed ``Task``.
     """
 
-    def __init__(self, *, task: Any) -> None:
+    def __init__(self, *, task: Task) -> None:
         self.task = task
         self.task_id: str = task.id
         error = task.error
