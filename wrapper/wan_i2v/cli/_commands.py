@@ -135,6 +135,21 @@ def cli(ctx: click.Context, base_url: str | None, site: str | None, verbose: boo
     ctx.obj = {"base_url": base_url, "site": site}
 
 
+# Options that several commands share, declared once.
+OUTPUT = click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="Where to write the video."
+)
+OVERWRITE = click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+TIMEOUT = click.option(
+    "--timeout",
+    type=float,
+    default=c.DEFAULT_WAIT_TIMEOUT,
+    show_default=True,
+    help="Seconds to wait for the video.",
+)
+JSON = click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+
+
 def _client(ctx: click.Context) -> Client:
     return Client(base_url=ctx.obj["base_url"], site=ctx.obj["site"])
 
@@ -150,7 +165,7 @@ def request_options(function: F) -> F:
         click.option("--seed", type=int, help=f"Random seed in [{c.SEED_MIN}, {c.SEED_MAX}]."),
         click.option("--no-prompt-extend", is_flag=True, help="Turn off prompt rewriting."),
         click.option("--last-frame", help="An image for the last frame (path or URL)."),
-        click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout."),
+        JSON,
     ]
     for option in reversed(options):
         function = option(function)
@@ -172,16 +187,10 @@ def _request_args(image: str, **options: Any) -> dict[str, Any]:
 @cli.command()
 @click.argument("image")
 @request_options
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Where to write the video.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@OUTPUT
+@OVERWRITE
 @click.option("--no-wait", is_flag=True, help="Create the task, print its id, and exit.")
-@click.option(
-    "--timeout",
-    type=float,
-    default=c.DEFAULT_WAIT_TIMEOUT,
-    show_default=True,
-    help="Seconds to wait for the video.",
-)
+@TIMEOUT
 @click.option("--sandbox", is_flag=True, help="Use the offline sandbox instead of the API.")
 @click.pass_context
 @handled
@@ -235,7 +244,7 @@ def _emit(as_json: bool, data: dict[str, Any], human: str) -> None:
 
 @cli.command()
 @click.argument("task_id")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@JSON
 @click.pass_context
 @handled
 def status(ctx: click.Context, task_id: str, as_json: bool) -> None:
@@ -251,17 +260,11 @@ def status(ctx: click.Context, task_id: str, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("task_id")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Where to write the video.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@OUTPUT
+@OVERWRITE
 @click.option("--no-download", is_flag=True, help="Only wait; print the video URL.")
-@click.option(
-    "--timeout",
-    type=float,
-    default=c.DEFAULT_WAIT_TIMEOUT,
-    show_default=True,
-    help="Seconds to wait for the video.",
-)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@TIMEOUT
+@JSON
 @click.pass_context
 @handled
 def wait(
@@ -285,9 +288,9 @@ def wait(
 
 @cli.command()
 @click.argument("task_id")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Where to write the video.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@OUTPUT
+@OVERWRITE
+@JSON
 @click.pass_context
 @handled
 def download(
