@@ -278,10 +278,14 @@ def test_download_failure_mid_stream_leaves_nothing(
 def test_download_expired_url_is_a_typed_error(
     api: respx.MockRouter, client: Any, tmp_path: Path
 ) -> None:
-    """A 403 from the video host (an expired URL) raises PermissionDeniedError, no file."""
+    """A 403 from the video host (an expired URL) is a DownloadError about the link, not an
+    API error about the key (which was never sent there); no file is left."""
     api.get(VIDEO_URL).respond(403, text="<Error>AccessDenied</Error>")
-    with pytest.raises(wan_i2v.PermissionDeniedError):
+    with pytest.raises(wan_i2v.DownloadError, match="may have expired") as info:
         client.download(VIDEO_URL, tmp_path / "v.mp4")
+    assert info.value.status_code == 403
+    assert not isinstance(info.value, wan_i2v.APIError)
+    assert "API key" not in str(info.value)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -357,11 +361,10 @@ def test_downloaded_file_has_ordinary_permissions(
 
 
 def test_trailing_slash_names_a_folder(api: respx.MockRouter, client: Any, tmp_path: Path) -> None:
-    """download(..., "videos/") never writes a file called "videos": a missing folder is an
-    error, an existing one gets the default name inside."""
+    """download(..., "videos/") never writes a file called "videos": the folder is created
+    and the default name goes inside."""
     api.get(VIDEO_URL).respond(200, content=VIDEO)
-    with pytest.raises(wan_i2v.ValidationError, match="does not exist"):
-        client.download(VIDEO_URL, f"{tmp_path}/videos/")
-    assert not (tmp_path / "videos").exists()
-    (tmp_path / "videos").mkdir()
-    assert client.download(VIDEO_URL, f"{tmp_path}/videos/").parent == tmp_path / "videos"
+    path = client.download(VIDEO_URL, f"{tmp_path}/videos/")
+    assert path.parent == tmp_path / "videos"
+    assert path.read_bytes() == VIDEO
+    assert [p.name for p in (tmp_path / "videos").iterdir()] == [path.name]

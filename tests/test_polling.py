@@ -90,7 +90,7 @@ def test_rate_limited_poll_waits_at_least_retry_after() -> None:
     response = httpx.Response(
         429, headers={"Retry-After": "30"}, request=httpx.Request("GET", "https://x/y")
     )
-    error = make_status_error(response)
+    error = make_status_error(response, b"")
     assert isinstance(error, wan_i2v.APIError)
     waiter.poll_failed(error)
     assert waiter.next_delay() == 30
@@ -108,12 +108,25 @@ def test_on_status_fires_once_per_change() -> None:
     assert waiter.result is not None
 
 
-@pytest.mark.parametrize(("field", "value"), [("timeout", -1), ("poll_interval", -0.5)])
-def test_negative_durations_are_refused(field: str, value: float) -> None:
-    """A negative timeout or interval is a ValidationError naming it."""
-    kwargs = {"timeout": 60.0, field: value}
-    with pytest.raises(wan_i2v.ValidationError, match=field):
-        Waiter(TASK_ID, **kwargs)  # type: ignore[arg-type]
+@pytest.mark.parametrize("value", [-1, float("nan"), "5", True])
+def test_a_timeout_that_is_not_seconds_is_refused(value: object) -> None:
+    """A negative or non-numeric timeout is a ValidationError naming it."""
+    with pytest.raises(wan_i2v.ValidationError, match="timeout"):
+        Waiter(TASK_ID, timeout=value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("interval", [-5.0, 0, 0.001, 0.49])
+def test_poll_interval_below_the_floor_is_raised_to_it(
+    interval: float, caplog: pytest.LogCaptureFixture
+) -> None:
+    """poll_interval below 0.5 s (negative included) is raised to 0.5 s and logged, not
+    refused: a fixed interval of 0 would hammer the API."""
+    caplog.set_level("INFO", logger="wan_i2v")
+    clock = Clock()
+    waiter = Waiter(TASK_ID, timeout=60, poll_interval=interval, clock=clock)
+    assert waiter.next_delay() == 0  # resuming by id: look at once
+    assert [waiter.next_delay() for _ in range(3)] == [0.5, 0.5, 0.5]
+    assert "raised to the floor" in caplog.text
 
 
 def test_unknown_status_is_not_finished_and_logged_once(caplog: pytest.LogCaptureFixture) -> None:

@@ -14,8 +14,9 @@ from conftest import CREATE_PATH, TASK_ID, TASK_PATH, task_json
 
 import wan_i2v
 from wan_i2v._constants import RETRY_AFTER_CAP
+from wan_i2v._deadline import Deadline
 from wan_i2v._errors import make_status_error
-from wan_i2v._retry import retry_create, retry_get
+from wan_i2v._retry import CREATE, GET
 
 URL_IMAGE = "https://example.com/flower.jpg"
 
@@ -154,27 +155,37 @@ def _rate_limited(retry_after: str | None) -> wan_i2v.RateLimitError:
     response = httpx.Response(
         429, headers=headers, json={}, request=httpx.Request("GET", "https://x/y")
     )
-    error = make_status_error(response)
+    error = make_status_error(response, b"{}")
     assert isinstance(error, wan_i2v.RateLimitError)
     return error
 
 
 def test_retry_after_seconds_and_http_date_are_honoured() -> None:
     """Retry-After as seconds or as an HTTP date sets the wait; absent, backoff decides."""
-    assert retry_get(_rate_limited("7")) == 7.0
-    assert retry_create(_rate_limited("2.5")) == 2.5
+    forever = Deadline(None)
+    assert GET.delay(_rate_limited("7"), 1, forever) == 7.0
+    assert CREATE.delay(_rate_limited("2.5"), 1, forever) == 2.5
     in_20s = email.utils.formatdate(time.time() + 20, usegmt=True)
-    delay = retry_get(_rate_limited(in_20s))
-    assert isinstance(delay, float)
+    delay = GET.delay(_rate_limited(in_20s), 1, forever)
+    assert delay is not None
     assert 15 <= delay <= 21
-    assert retry_get(_rate_limited(None)) is True
+    backoff = GET.delay(_rate_limited(None), 1, forever)
+    assert backoff is not None
+    assert backoff <= 2
     assert _rate_limited("7").retry_after == 7.0
+
+
+def test_no_retry_is_scheduled_past_the_deadline() -> None:
+    """A retry whose wait would end after the deadline is not scheduled: the error is raised."""
+    assert GET.delay(_rate_limited("7"), 1, Deadline(5)) is None
+    assert GET.delay(_rate_limited("3"), 1, Deadline(5)) == 3
 
 
 def test_retry_after_beyond_the_cap_is_left_to_the_caller() -> None:
     """A server asking for more than the cap gets a RateLimitError, not a silent long sleep."""
-    assert retry_get(_rate_limited(str(RETRY_AFTER_CAP + 1))) is False
-    assert retry_create(_rate_limited(str(RETRY_AFTER_CAP))) == RETRY_AFTER_CAP
+    forever = Deadline(None)
+    assert GET.delay(_rate_limited(str(RETRY_AFTER_CAP + 1)), 1, forever) is None
+    assert CREATE.delay(_rate_limited(str(RETRY_AFTER_CAP)), 1, forever) == RETRY_AFTER_CAP
 
 
 def test_retry_after_is_really_waited(api: respx.MockRouter, make_client: Any) -> None:

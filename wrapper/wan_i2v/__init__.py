@@ -26,12 +26,14 @@ from ._errors import (
     PermissionDeniedError,
     RateLimitError,
     TaskFailedError,
+    TaskIncompleteError,
     UnprocessableEntityError,
     ValidationError,
     WaitTimeoutError,
     WanI2VError,
 )
 from ._images import ImageInput
+from ._request import CreateFields, Resolution
 from ._task import Phase, Task, TaskError
 from ._version import __version__
 
@@ -65,6 +67,7 @@ __all__ = [
     "Client",
     "ConfigurationError",
     "ConflictError",
+    "CreateFields",
     "CreateOutcomeUnknownError",
     "DownloadError",
     "ImageInput",
@@ -75,9 +78,11 @@ __all__ = [
     "PermissionDeniedError",
     "Phase",
     "RateLimitError",
+    "Resolution",
     "Task",
     "TaskError",
     "TaskFailedError",
+    "TaskIncompleteError",
     "UnprocessableEntityError",
     "ValidationError",
     "WaitTimeoutError",

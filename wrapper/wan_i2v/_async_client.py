@@ -5,42 +5,41 @@ checks the two have the same methods and signatures)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, Unpack
 
 import httpx
 
-from wan_i2v_openapi import AuthenticatedClient
-from wan_i2v_openapi.api.generation import create_generation_task, get_generation_task
+from wan_i2v_openapi.models.create_generation_task_request import CreateGenerationTaskRequest
 
 from ._base import (
-    USER_AGENT,
     BaseClient,
+    BeforeCreateCallback,
     CreatedCallback,
     PathArg,
-    async_hooks,
-    is_url,
-    task_from_response,
+    after_paying,
+    has_local_image,
     task_uuid,
 )
-from ._constants import (
-    DEFAULT_DURATION,
-    DEFAULT_PROMPT_EXTEND,
-    DEFAULT_RESOLUTION,
-    DEFAULT_WAIT_TIMEOUT,
-    DOWNLOAD_CHUNK_BYTES,
+from ._constants import DEFAULT_DOWNLOAD_TIMEOUT, DEFAULT_WAIT_TIMEOUT, DOWNLOAD_CHUNK_BYTES
+from ._deadline import Deadline
+from ._download import (
+    PartialFile,
+    VideoSource,
+    check_deadline,
+    task_id_of,
+    video_error,
+    video_source,
 )
-from ._download import PartialFile, check_target, plan_download, video_request
-from ._errors import APIError
-from ._images import ImageInput
+from ._http import async_clients
+from ._output import OutputPlan, plan_output
 from ._polling import StatusCallback, Waiter
-from ._retry import CALL_ERRORS, CREATE, GET, Policy, attempts
+from ._request import CreateFields, build_create_request
+from ._retry import CALL_ERRORS, CREATE, GET, VIDEO, Policy
 from ._task import Task
-from ._validation import build_create_request
+from ._translate import CHUNK, BodyReader, create_request, get_request, task_or_error
 
 T = TypeVar("T")
 
@@ -54,8 +53,8 @@ class AsyncClient(BaseClient):
         site: ``"mulerouter"`` (default) or ``"mulerun"``; also ``MULEROUTER_SITE``.
         timeout: seconds for each HTTP request (default 60).
         max_retries: retries of a failed request where retrying is safe (default 3; 0: off).
-        http_client: your own ``httpx.AsyncClient`` (proxies, transports). It is pointed at the API
-            (base URL, key, hooks) and stays yours to close.
+        http_client: your own ``httpx.AsyncClient`` (proxies, transports). Requests are sent
+            through it; it is never modified, and it stays yours to close.
     """
 
     def __init__(
@@ -75,32 +74,9 @@ class AsyncClient(BaseClient):
             timeout=timeout,
             max_retries=max_retries,
         )
-        self._api = AuthenticatedClient(
-            base_url=self._settings.base_url,
-            token=self._settings.api_key,
-            headers={"User-Agent": USER_AGENT},
-            timeout=httpx.Timeout(self._settings.timeout),
-            httpx_args={"event_hooks": async_hooks()},
-        )
-        self._owns_http = http_client is None
-        if http_client is not None:
-            self._configure_http(http_client, hooks=async_hooks())
-            self._api.set_async_httpx_client(http_client)
-        self._http = self._api.get_async_httpx_client()
+        self._api, self._video = async_clients(self._settings.http, http_client)
 
-    async def create(
-        self,
-        *,
-        image: ImageInput,
-        prompt: str,
-        negative_prompt: str | None = None,
-        resolution: str = DEFAULT_RESOLUTION,
-        duration: int = DEFAULT_DURATION,
-        prompt_extend: bool = DEFAULT_PROMPT_EXTEND,
-        seed: int | None = None,
-        last_frame: ImageInput | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-    ) -> Task:
+    async def create(self, **fields: Unpack[CreateFields]) -> Task:
         """Check every field, then create a task (one billed task per successful call).
 
         Raises:
@@ -108,37 +84,12 @@ class AsyncClient(BaseClient):
             CreateOutcomeUnknownError: the request was sent but its outcome is unknown; it is
                 not retried, since a task may exist.
         """
-        build = functools.partial(
-            build_create_request,
-            image=image,
-            prompt=prompt,
-            negative_prompt=negative_prompt,
-            resolution=resolution,
-            duration=duration,
-            prompt_extend=prompt_extend,
-            seed=seed,
-            last_frame=last_frame,
-            extra_body=extra_body,
-        )
-        # Reading and encoding a local image is blocking work: keep it off the event loop.
-        local = not is_url(image) or (last_frame is not None and not is_url(last_frame))
-        body = await asyncio.to_thread(build) if local else build()
-
-        async def once() -> Task:
-            response = await create_generation_task.asyncio_detailed(client=self._api, body=body)
-            return task_from_response(response)
-
-        return await self._call(CREATE, self._api_url(), once)
+        return await self._post(await self._build(fields))
 
     async def get(self, task_id: Task | str) -> Task:
         """The task's current state (retried on network errors, 408, 429 and 5xx)."""
-        task_uid = task_uuid(task_id)
-
-        async def once() -> Task:
-            response = await get_generation_task.asyncio_detailed(task_uid, client=self._api)
-            return task_from_response(response)
-
-        return await self._call(GET, self._api_url(), once)
+        request = get_request(task_uuid(task_id))
+        return await self._call(GET, Deadline(None), lambda deadline: self._send(request, deadline))
 
     async def wait(
         self,
@@ -148,7 +99,7 @@ class AsyncClient(BaseClient):
         poll_interval: float | None = None,
         on_status: StatusCallback | None = None,
     ) -> Task:
-        """Poll until the task has succeeded, and return it.
+        """Poll until the task has succeeded, and return it, within ``timeout`` seconds.
 
         Raises:
             TaskFailedError: the task failed (with the API's code, title and detail).
@@ -157,96 +108,147 @@ class AsyncClient(BaseClient):
         waiter = Waiter(
             task_or_id, timeout=timeout, poll_interval=poll_interval, on_status=on_status
         )
+        request = get_request(task_uuid(waiter.task_id))
         while waiter.result is None:
             await asyncio.sleep(waiter.next_delay())
             try:
-                task = await self.get(waiter.task_id)
-            except APIError as exc:
-                waiter.poll_failed(exc)
+                task = await self._send(request, waiter.deadline)
+            except CALL_ERRORS as exc:
+                waiter.poll_failed(GET.translate(exc, self._shown_url))
                 continue
             waiter.observe(task)
         return waiter.result
 
     async def download(
-        self, task_or_url: Task | str, path: PathArg | None = None, *, overwrite: bool = False
+        self,
+        task_or_url: Task | str,
+        path: PathArg | None = None,
+        *,
+        overwrite: bool = False,
+        timeout: float = DEFAULT_DOWNLOAD_TIMEOUT,
     ) -> Path:
-        """Stream the video to ``path`` (default ``./<task id>.mp4``) and return the path.
+        """Stream the video to ``path`` and return the path, within ``timeout`` seconds.
 
-        The file appears only once complete; the API key is never sent to the video host.
+        ``task_or_url`` is a succeeded ``Task``, a task id (a fresh link is fetched: links
+        expire) or a video URL. ``path`` is a file, a folder (``"videos/"`` is created), or
+        None: ``./<task id>.mp4``. The file appears only once complete; the API key is never
+        sent to the video host.
         """
-        plan = plan_download(task_or_url, path, overwrite=overwrite)
-
-        async def once() -> Path:
-            request = video_request(self._http, plan.url)
-            response = await self._http.send(request, stream=True, follow_redirects=True)
-            async with contextlib.aclosing(response):
-                with PartialFile(plan) as part:
-                    async for chunk in response.aiter_bytes(DOWNLOAD_CHUNK_BYTES):
-                        part.write(chunk)
-                    return part.commit(response)
-
-        return await self._call(GET, plan.url, once)
+        plan = plan_output(path, overwrite=overwrite)
+        deadline = Deadline(timeout)
+        if isinstance(task_or_url, str) and (task_id := task_id_of(task_or_url)):
+            task_or_url = await self.get(task_id)
+        return await self._fetch(video_source(task_or_url), plan, deadline)
 
     async def generate(
         self,
         *,
-        image: ImageInput,
-        prompt: str,
         output: PathArg | None = None,
-        negative_prompt: str | None = None,
-        resolution: str = DEFAULT_RESOLUTION,
-        duration: int = DEFAULT_DURATION,
-        prompt_extend: bool = DEFAULT_PROMPT_EXTEND,
-        seed: int | None = None,
-        last_frame: ImageInput | None = None,
-        extra_body: Mapping[str, Any] | None = None,
         overwrite: bool = False,
         timeout: float = DEFAULT_WAIT_TIMEOUT,
         poll_interval: float | None = None,
+        before_create: BeforeCreateCallback | None = None,
         on_created: CreatedCallback | None = None,
         on_status: StatusCallback | None = None,
+        **fields: Unpack[CreateFields],
     ) -> Path:
         """Create, wait and download in one call; returns the video's path.
 
-        ``on_created(task)`` fires as soon as the task exists, before waiting: save its id,
-        and resume with ``wait(id)`` if this process stops.
+        The request and the output are both checked before anything is paid for.
+        ``before_create(body)`` runs after those checks, just before the POST (a batch can
+        journal the row there); ``on_created(task)`` as soon as the task exists: save its
+        id. Every failure after that carries ``task_id``: finish with ``wait``/``download``.
         """
-        # Refuse a target that cannot be written before paying for a video.
-        check_target(output, "video.mp4", overwrite=overwrite)
-        task = await self.create(
-            image=image,
-            prompt=prompt,
-            negative_prompt=negative_prompt,
-            resolution=resolution,
-            duration=duration,
-            prompt_extend=prompt_extend,
-            seed=seed,
-            last_frame=last_frame,
-            extra_body=extra_body,
-        )
-        if on_created is not None:
-            on_created(task)
-        done = await self.wait(
-            task, timeout=timeout, poll_interval=poll_interval, on_status=on_status
-        )
-        return await self.download(done, output, overwrite=overwrite)
+        body, plan = await asyncio.to_thread(self._plan_generation, fields, output, overwrite)
+        if before_create is not None:
+            before_create(body.to_dict())
+        task = await self._post(body)
+        with after_paying(task.id):
+            if on_created is not None:
+                on_created(task)
+            done = await self.wait(
+                task, timeout=timeout, poll_interval=poll_interval, on_status=on_status
+            )
+            return await self._fetch(video_source(done), plan, Deadline(DEFAULT_DOWNLOAD_TIMEOUT))
 
-    async def _call(self, policy: Policy, url: str, once: Callable[[], Awaitable[T]]) -> T:
+    # --- I/O -----------------------------------------------------------------------------
+
+    async def _build(self, fields: CreateFields) -> CreateGenerationTaskRequest:
+        # Reading a local image is file I/O: off the event loop.
+        if has_local_image(fields):
+            return await asyncio.to_thread(build_create_request, fields)
+        return build_create_request(fields)
+
+    async def _post(self, body: CreateGenerationTaskRequest) -> Task:
+        request = create_request(body)
+        return await self._call(
+            CREATE, Deadline(None), lambda deadline: self._send(request, deadline)
+        )
+
+    async def _send(self, kwargs: dict[str, Any], deadline: Deadline) -> Task:
+        """One API request, its body read up to the cap, within the deadline."""
+        request = self._api.build_request(
+            **kwargs, timeout=deadline.request_timeout(self._settings.timeout)
+        )
+        response = await self._api.send(request, stream=True)
+        try:
+            reader = BodyReader(response)
+            async for raw in response.aiter_raw(CHUNK):
+                reader.feed(raw)
+                if reader.full:
+                    break
+                if deadline.expired:
+                    raise httpx.ReadTimeout("the deadline passed while reading", request=request)
+        finally:
+            await response.aclose()
+        return task_or_error(response, reader.content)
+
+    async def _fetch(self, source: VideoSource, plan: OutputPlan, deadline: Deadline) -> Path:
+        """Stream one video into place, retried where safe, within the deadline."""
+        target = plan.target(source.default_name)
+
+        async def once(deadline: Deadline) -> Path:
+            request = self._video.build_request(
+                "GET", source.url, timeout=deadline.request_timeout(self._settings.timeout)
+            )
+            response = await self._video.send(request, stream=True)
+            try:
+                if response.status_code >= 400:
+                    raise video_error(response, task_id=source.task_id)
+                with PartialFile(target, overwrite=plan.overwrite, task_id=source.task_id) as part:
+                    async for chunk in response.aiter_bytes(DOWNLOAD_CHUNK_BYTES):
+                        part.write(chunk)
+                        check_deadline(deadline, url=source.url, task_id=source.task_id)
+                    return part.commit(response)
+            finally:
+                await response.aclose()
+
+        return await self._call(VIDEO, deadline, once, url=source.url)
+
+    async def _call(
+        self,
+        policy: Policy,
+        deadline: Deadline,
+        once: Callable[[Deadline], Awaitable[T]],
+        *,
+        url: str | None = None,
+    ) -> T:
         """Run ``once`` under ``policy``: retried as it allows, failures translated to ours."""
-        async for attempt in attempts(policy.retry, self.max_retries):
+        async for attempt in policy.attempts(self.max_retries, deadline):
             with attempt:
                 try:
-                    return await once()
+                    return await once(deadline)
                 except CALL_ERRORS as exc:
-                    if (error := policy.translate(exc, url=url)) is None:
+                    error = policy.translate(exc, url or self._shown_url)
+                    if error is exc:
                         raise
                     raise error from exc
         raise AssertionError("unreachable: stamina re-raises the last failure")
 
     async def aclose(self) -> None:
-        """Close the connections (not those of an ``http_client`` you passed in)."""
-        if self._owns_http:
-            await self._http.aclose()
+        """Close our connections (an ``http_client`` you passed in stays open: it is yours)."""
+        await self._api.aclose()
+        await self._video.aclose()
 
     async def __aenter__(self) -> Self:
         return self

@@ -2,36 +2,35 @@
 
 ``Client`` and ``AsyncClient`` add only the methods that send requests, sleep or write files,
 with paired names (``close``/``aclose``); every rule they apply comes from here or from the
-modules named for it (_validation, _retry, _polling, _download).
+modules named for it (_request, _translate, _retry, _polling, _output, _download).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-import httpx
-
-from wan_i2v_openapi.models.task_response import TaskResponse
-from wan_i2v_openapi.types import Response
+from wan_i2v_openapi.models.create_generation_task_request import CreateGenerationTaskRequest
 
 from ._config import Settings, resolve_settings
-from ._errors import ValidationError, make_status_error
+from ._errors import TaskIncompleteError, ValidationError, WanI2VError
+from ._http import display_url
 from ._images import ImageInput
-from ._logging import log_request, log_response
-from ._retry import parse_fallback
+from ._output import OutputPlan, plan_output
+from ._request import IMAGE_FIELDS, build_create_request
 from ._task import Task
-from ._version import __version__
+from ._translate import describe
 
-USER_AGENT = f"wan-i2v/{__version__} (python-httpx/{httpx.__version__})"
 CreatedCallback = Callable[[Task], object]
+BeforeCreateCallback = Callable[[Mapping[str, Any]], object]
 PathArg = str | os.PathLike[str]
 
 
 class BaseClient:
-    """Configuration, request building and response reading shared by both clients."""
+    """Configuration and the rules of every call, shared by both clients."""
 
     _settings: Settings
 
@@ -51,11 +50,12 @@ class BaseClient:
             timeout=timeout,
             max_retries=max_retries,
         )
+        self._shown_url = display_url(self._settings.base_url)
 
     def __repr__(self) -> str:
         s = self._settings
         return (
-            f"{type(self).__name__}(base_url={s.base_url!r}, timeout={s.timeout!r}, "
+            f"{type(self).__name__}(base_url={self._shown_url!r}, timeout={s.timeout!r}, "
             f"max_retries={s.max_retries!r})"
         )
 
@@ -67,20 +67,16 @@ class BaseClient:
     def max_retries(self) -> int:
         return self._settings.max_retries
 
-    def _configure_http(
-        self, http: httpx.Client | httpx.AsyncClient, *, hooks: dict[str, list[Any]]
-    ) -> None:
-        """Point a user's own httpx client at the API (the generated client's
-        ``set_httpx_client`` takes it as it is: base URL, key and timeout not applied)."""
-        http.base_url = httpx.URL(self._settings.base_url)
-        http.headers["Authorization"] = f"Bearer {self._settings.api_key}"
-        merged: dict[str, list[Callable[..., Any]]] = {}
-        for name in ("request", "response"):
-            merged[name] = [*http.event_hooks.get(name, []), *hooks.get(name, [])]
-        http.event_hooks = merged
+    def _plan_generation(
+        self, fields: Mapping[str, Any], output: PathArg | None, overwrite: bool
+    ) -> tuple[CreateGenerationTaskRequest, OutputPlan]:
+        """Everything ``generate`` checks before paying: the request, then the output."""
+        return build_create_request(fields), plan_output(output, overwrite=overwrite)
 
-    def _api_url(self, path: str = "") -> str:
-        return f"{self._settings.base_url}{path}"
+
+def has_local_image(fields: Mapping[str, Any]) -> bool:
+    """Reading a local image is file I/O: the async client does it in a thread."""
+    return any(not is_url(fields.get(name)) for name in IMAGE_FIELDS if fields.get(name))
 
 
 def task_uuid(task_or_id: Task | str) -> uuid.UUID:
@@ -96,48 +92,27 @@ def task_uuid(task_or_id: Task | str) -> uuid.UUID:
         ) from None
 
 
-def task_from_response(response: Response[Any]) -> Task:
-    """Our Task from a success response of the generated client.
-
-    The generated parser knows 202 (create) and 200 (get); another 2xx (201 on create, D8)
-    is parsed here with the same generated model.
-    """
-    parsed = response.parsed
-    if not isinstance(parsed, TaskResponse):
-        parsed = TaskResponse.from_dict(parse_fallback(response.status_code, response.content))
-    return Task.from_generated(parsed)
-
-
 def is_url(value: ImageInput | None) -> bool:
     """An image given as an http(s) URL needs no file reading."""
     return isinstance(value, str) and value.lower().startswith(("http://", "https://"))
 
 
-def raise_for_status(response: httpx.Response) -> None:
-    """Response hook rule: an error status becomes our typed error before the generated
-    parser sees it (it would crash on an HTML 502 or a status outside HTTPStatus).
-    The body must have been read."""
-    log_response(response)
-    if response.status_code >= 400:
-        raise make_status_error(response)
-
-
-def sync_hooks() -> dict[str, list[Callable[..., Any]]]:
-    def on_response(response: httpx.Response) -> None:
-        if response.status_code >= 400:
-            response.read()
-        raise_for_status(response)
-
-    return {"request": [log_request], "response": [on_response]}
-
-
-def async_hooks() -> dict[str, list[Callable[..., Any]]]:
-    async def on_request(request: httpx.Request) -> None:
-        log_request(request)
-
-    async def on_response(response: httpx.Response) -> None:
-        if response.status_code >= 400:
-            await response.aread()
-        raise_for_status(response)
-
-    return {"request": [on_request], "response": [on_response]}
+@contextlib.contextmanager
+def after_paying(task_id: str) -> Iterator[None]:
+    """Around everything after an accepted create: the task may be billed, so its id is never
+    lost. Our errors get ``task_id``; anything else becomes ``TaskIncompleteError``; Ctrl-C
+    stays a KeyboardInterrupt (a library must not swallow it) with a note naming the task."""
+    try:
+        yield
+    except WanI2VError as exc:
+        if exc.task_id is None:
+            exc.task_id = task_id
+        raise
+    except KeyboardInterrupt as exc:
+        exc.add_note(
+            f"wan_i2v: task {task_id} was created and may still be running (and billed): "
+            f"finish it with wait({task_id!r}) and download({task_id!r})."
+        )
+        raise
+    except Exception as exc:
+        raise TaskIncompleteError(task_id=task_id, reason=describe(exc)) from exc

@@ -3,14 +3,18 @@
 The rules follow MuleRouter's own tools (shared/reference/mulerouter-facts.md): the key is
 ``MULEROUTER_API_KEY``; ``MULEROUTER_BASE_URL`` wins over ``MULEROUTER_SITE``; a ``.env`` file
 in the working directory supplies ``MULEROUTER_*`` variables only, never overriding the real
-environment.
+environment. The file is read by python-dotenv, so it means what it means to every other tool
+(a BOM, quotes, inline comments, ``export``, CRLF).
+
+The key becomes an ``ApiKeyAuth`` as soon as it is found: no frame below holds it as a plain
+string that a traceback formatted with locals would print.
 """
 
 from __future__ import annotations
 
+import io
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ._constants import (
@@ -25,16 +29,21 @@ from ._constants import (
     SITES,
 )
 from ._errors import ConfigurationError
+from ._http import ApiKeyAuth, ClientSettings, display_url
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Resolved configuration. The key is kept out of the repr."""
+    """Resolved configuration. The key lives only inside ``auth``, whose repr masks it."""
 
-    api_key: str = field(repr=False)
+    auth: ApiKeyAuth
     base_url: str
     timeout: float
     max_retries: int
+
+    @property
+    def http(self) -> ClientSettings:
+        return ClientSettings(base_url=self.base_url, auth=self.auth, timeout=self.timeout)
 
 
 def resolve_settings(
@@ -44,57 +53,60 @@ def resolve_settings(
     site: str | None = None,
     timeout: float | None = None,
     max_retries: int | None = None,
-    environ: Mapping[str, str] | None = None,
     dotenv_path: Path | None = None,
 ) -> Settings:
     """Resolve every setting: argument, then environment, then .env, then default.
 
     Args:
-        environ: the environment to read (``os.environ`` by default).
         dotenv_path: the .env file (``./.env`` by default; a missing file is no error).
     """
-    env = os.environ if environ is None else environ
-    layers: list[Mapping[str, str]] = [
-        _argument_layer(api_key=api_key, base_url=base_url, site=site),
-        env,
-        read_dotenv(Path(DOTENV_FILE) if dotenv_path is None else dotenv_path),
-    ]
-
-    key = next((layer[ENV_API_KEY] for layer in layers if layer.get(ENV_API_KEY)), None)
-    if not key:
-        raise ConfigurationError(
-            f"No API key: pass api_key=... or set {ENV_API_KEY} (in the environment or in a "
-            ".env file in the working directory)."
-        )
+    dotenv = read_dotenv(Path(DOTENV_FILE) if dotenv_path is None else dotenv_path)
+    # The other settings first: an error about them must not come from a frame holding the key.
+    url = _resolve_base_url(base_url, site, dotenv)
+    checked_timeout = _check_timeout(DEFAULT_TIMEOUT if timeout is None else timeout)
+    retries = _check_retries(DEFAULT_MAX_RETRIES if max_retries is None else max_retries)
     return Settings(
-        api_key=key.strip(),
-        base_url=_resolve_base_url(layers),
-        timeout=_check_timeout(DEFAULT_TIMEOUT if timeout is None else timeout),
-        max_retries=_check_retries(DEFAULT_MAX_RETRIES if max_retries is None else max_retries),
+        auth=_find_key(api_key, dotenv, base_url=url),
+        base_url=url,
+        timeout=checked_timeout,
+        max_retries=retries,
     )
 
 
-def _argument_layer(
-    *, api_key: str | None, base_url: str | None, site: str | None
-) -> dict[str, str]:
-    # Arguments are expressed as the variables they stand for, so one rule ranks all layers.
-    pairs = {ENV_API_KEY: api_key, ENV_BASE_URL: base_url, ENV_SITE: site}
-    return {name: value for name, value in pairs.items() if value is not None}
+def _find_key(api_key: str | None, dotenv: dict[str, str], *, base_url: str) -> ApiKeyAuth:
+    if api_key is not None and not isinstance(api_key, str):
+        raise ConfigurationError(f"api_key must be a str, got {type(api_key).__name__}.")
+    for source in (api_key, os.environ.get(ENV_API_KEY), dotenv.get(ENV_API_KEY)):
+        if source:
+            return ApiKeyAuth(source, base_url=base_url)
+    raise ConfigurationError(
+        f"No API key: pass api_key=... or set {ENV_API_KEY} (in the environment or in a "
+        ".env file in the working directory)."
+    )
 
 
-def _resolve_base_url(layers: list[Mapping[str, str]]) -> str:
-    # Within a layer the base URL wins over the site; a higher layer wins over a lower one
-    # whichever of the two it sets.
-    for layer in layers:
-        if url := layer.get(ENV_BASE_URL, "").strip():
-            if not url.startswith(("http://", "https://")):
-                raise ConfigurationError(
-                    f"{ENV_BASE_URL} / base_url must be an http(s) URL, got {url!r}."
-                )
-            return url.rstrip("/")
-        if site := layer.get(ENV_SITE, "").strip():
-            return _site_url(site)
+def _resolve_base_url(base_url: str | None, site: str | None, dotenv: dict[str, str]) -> str:
+    # Arguments, then the environment, then .env. Within a layer the base URL wins over the
+    # site; a higher layer wins over a lower one whichever of the two it sets.
+    layers = [
+        (base_url, site),
+        (os.environ.get(ENV_BASE_URL), os.environ.get(ENV_SITE)),
+        (dotenv.get(ENV_BASE_URL), dotenv.get(ENV_SITE)),
+    ]
+    for layer_url, layer_site in layers:
+        if url := (layer_url or "").strip():
+            return _check_base_url(url)
+        if name := (layer_site or "").strip():
+            return _site_url(name)
     return SITES[DEFAULT_SITE]
+
+
+def _check_base_url(url: str) -> str:
+    if not url.lower().startswith(("http://", "https://")):
+        raise ConfigurationError(
+            f"{ENV_BASE_URL} / base_url must be an http(s) URL, got {display_url(url)!r}."
+        )
+    return url.rstrip("/")
 
 
 def _site_url(site: str) -> str:
@@ -108,7 +120,7 @@ def _site_url(site: str) -> str:
 
 
 def _check_timeout(timeout: float) -> float:
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
         raise ConfigurationError(f"timeout must be a number of seconds > 0, got {timeout!r}.")
     return float(timeout)
 
@@ -120,27 +132,28 @@ def _check_retries(max_retries: int) -> int:
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
-    """``MULEROUTER_*`` assignments of a .env file; other names are ignored.
+    """The ``MULEROUTER_*`` assignments of a .env file, read by python-dotenv's rules.
 
-    Accepts ``NAME=value``, ``export NAME=value``, quotes around the value and ``#`` comments.
+    Raises:
+        ConfigurationError: the file is not UTF-8 text (it names the file).
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return {}
-    values: dict[str, str] = {}
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        name, _, value = line.partition("=")
-        name = name.removeprefix("export ").strip()
-        if not name.startswith(ENV_PREFIX):
-            continue
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        else:
-            value = value.split(" #", 1)[0].strip()
-        values[name] = value
-    return values
+    except OSError as exc:
+        raise ConfigurationError(f"Cannot read {path}: {exc.strerror}.") from None
+    try:
+        text = raw.decode("utf-8-sig")  # a BOM is not part of the first name
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(
+            f"{path} is not UTF-8 text (byte {exc.start + 1} of the file): save it as UTF-8."
+        ) from None
+    from dotenv import dotenv_values  # only when there is a .env: keeps the import light
+
+    values = dotenv_values(stream=io.StringIO(text), interpolate=False)
+    return {
+        name: value
+        for name, value in values.items()
+        if name.startswith(ENV_PREFIX) and value is not None
+    }

@@ -63,6 +63,7 @@ POLL_FIRST_DELAY: Final = 2.0
 POLL_GROWTH: Final = 1.5
 POLL_MAX_DELAY: Final = 12.0
 POLL_JITTER: Final = 0.1  # +-10 % so that many waiting clients do not poll in step
+POLL_MIN_DELAY: Final = 0.5  # a poll_interval below this is raised to it (and logged)
 DEFAULT_WAIT_TIMEOUT: Final = 900.0  # 15 minutes, as the vendor's tools
 
 # Status words, both documented vocabularies (spec: TaskInfo.status x-known-values).
@@ -72,3 +73,4 @@ SUCCESS_STATUSES: Final = frozenset({"completed", "succeeded"})
 FAILURE_STATUSES: Final = frozenset({"failed"})
 
 DOWNLOAD_CHUNK_BYTES: Final = 1 << 16
+DEFAULT_DOWNLOAD_TIMEOUT: Final = 600.0  # seconds for a whole download, retries included

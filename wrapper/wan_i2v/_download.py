@@ -1,15 +1,16 @@
-"""Where a video goes and how it gets there whole. No network here.
+"""Which video to fetch, from where, and how it gets to disk whole. No network here.
 
-The body is streamed into a temporary file beside the target and renamed over it only once
-it is complete, so a failure never leaves a half-written file that looks like a video.
+The body is streamed into a temporary file beside the target and moved onto it only once it
+is complete, so a failure (a network error, a full disk, Ctrl-C) never leaves a half-written
+file that looks like a video, nor a temporary one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
-import secrets
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -18,28 +19,41 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ._constants import RETRYABLE_GET_STATUSES
+from ._deadline import Deadline
 from ._errors import DownloadError, OutputExistsError, ValidationError
+from ._http import display_url
+from ._output import temp_name
 from ._task import Task
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @dataclass(frozen=True, slots=True)
-class DownloadPlan:
+class VideoSource:
+    """A video to fetch: its URL, the file name it gets by default, and its task (if known)."""
+
     url: str
-    target: Path
-    overwrite: bool
+    default_name: str
+    task_id: str | None
 
 
-def plan_download(
-    task_or_url: Task | str, path: str | os.PathLike[str] | None, *, overwrite: bool
-) -> DownloadPlan:
-    """Resolve the video URL and the target file; refuse an existing one unless overwrite.
+def task_id_of(value: object) -> str | None:
+    """The task id when ``value`` is a Task or a task id (a UUID string), else None."""
+    if isinstance(value, Task):
+        return value.id
+    if isinstance(value, str):
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            return None
+    return None
 
-    Args:
-        task_or_url: a succeeded ``Task`` (its first video) or a video URL.
-        path: a file, an existing folder (the default name goes inside), or None (the
-            default name in the working directory). The default name is ``<task id>.mp4``.
+
+def video_source(task_or_url: Task | str) -> VideoSource:
+    """The video of a succeeded ``Task`` (its first), or a video URL given by the caller.
+
+    Raises:
+        ValidationError: the task has no video yet, or the value is neither.
+        DownloadError: the URL is not an absolute http(s) URL.
     """
     if isinstance(task_or_url, Task):
         if not task_or_url.videos:
@@ -48,75 +62,92 @@ def plan_download(
                 problem=f"task {task_or_url.id} has no video yet (status {task_or_url.status!r}); "
                 "wait() for it first",
             )
-        url, name = task_or_url.videos[0], f"{task_or_url.id}.mp4"
-    elif isinstance(task_or_url, str) and task_or_url.lower().startswith(("http://", "https://")):
-        url = task_or_url
-        name = Path(urlsplit(url).path).name or "video.mp4"
-    else:
-        raise ValidationError(
-            field="task_or_url", problem=f"must be a Task or an http(s) URL, got {task_or_url!r}"
+        url = check_video_url(task_or_url.videos[0], task_id=task_or_url.id)
+        return VideoSource(url=url, default_name=f"{task_or_url.id}.mp4", task_id=task_or_url.id)
+    if isinstance(task_or_url, str):
+        url = check_video_url(task_or_url, task_id=None)
+        return VideoSource(
+            url=url, default_name=Path(urlsplit(url).path).name or "video.mp4", task_id=None
         )
-    return DownloadPlan(
-        url=url, target=check_target(path, name, overwrite=overwrite), overwrite=overwrite
+    raise ValidationError(
+        field="task_or_url",
+        problem=f"must be a Task, a task id or an http(s) URL, got {type(task_or_url).__name__}",
     )
 
 
-def check_target(path: str | os.PathLike[str] | None, name: str, *, overwrite: bool) -> Path:
-    """The file to write: ``path``, or ``name`` (made safe) inside ``path`` when it is a
-    folder or in the working directory when it is None.
+def check_video_url(url: str, *, task_id: str | None) -> str:
+    """A video URL must be absolute http(s) with a host: it comes from the server, and a
+    relative URL, ``file:``, ``data:`` or ``//host/x`` must never be resolved against the API
+    or read from this machine.
 
     Raises:
-        ValidationError: the folder does not exist.
-        OutputExistsError: the file exists and ``overwrite`` is False.
+        DownloadError: before any request.
     """
-    target = Path.cwd() if path is None else Path(path)
-    # "videos/" names a folder even before it exists: never write a file called "videos".
-    if target.is_dir() or str(path).endswith(("/", os.sep)):
-        target = target / safe_filename(name)
-    if not target.parent.is_dir():
-        raise ValidationError(field="path", problem=f"folder {str(target.parent)!r} does not exist")
-    if target.exists() and not overwrite:
-        raise OutputExistsError(path=str(target))
-    return target
+    try:
+        parsed = httpx.URL(url)
+        ok = (
+            parsed.scheme in ("http", "https")
+            and bool(parsed.host)
+            and url.lower().startswith(("http://", "https://"))
+        )
+    except (httpx.InvalidURL, TypeError):
+        ok = False
+    if not ok:
+        shown = display_url(url) if isinstance(url, str) and "://" in url else repr(url)[:200]
+        raise DownloadError(
+            f"The video link {shown} is not an absolute http(s) URL; nothing was fetched.",
+            task_id=task_id,
+        )
+    return url
 
 
-def safe_filename(name: str) -> str:
-    """A file name that cannot climb out of its folder or hide: [A-Za-z0-9._-] only."""
-    cleaned = _UNSAFE.sub("_", name).lstrip(".") or "video.mp4"
-    return cleaned if cleaned.lower().endswith(".mp4") else f"{cleaned}.mp4"
-
-
-def video_request(http: httpx.Client | httpx.AsyncClient, url: str) -> httpx.Request:
-    """The GET of a video: the API key stays with the API, never sent to the video host."""
-    request = http.build_request("GET", url)
-    request.headers.pop("Authorization", None)
-    return request
+def video_error(response: httpx.Response, *, task_id: str | None) -> DownloadError:
+    """What an error status from the video host means. The key was never sent there, so an
+    expired or revoked link is not a key problem."""
+    status = response.status_code
+    if status in (403, 404, 410):
+        again = (
+            f" `download({task_id!r})` fetches a fresh link." if task_id else " Get a fresh link."
+        )
+        advice = f"The link may have expired (links last about 24 hours).{again}"
+    else:
+        advice = "Try again later."
+    return DownloadError(
+        f"The video host answered {status} for {display_url(response.request.url)}. {advice}",
+        status_code=status,
+        task_id=task_id,
+        transient=status in RETRYABLE_GET_STATUSES or status >= 500,
+    )
 
 
 class PartialFile:
-    """A temporary file beside the target, renamed onto it by ``commit()`` only.
+    """A temporary file beside the target, moved onto it by ``commit()`` only.
 
-    Leaving the ``with`` block without a commit removes it.
+    Leaving the ``with`` block without a commit (any exception, KeyboardInterrupt included)
+    removes it. Every OSError becomes a ``DownloadError`` naming the task.
     """
 
-    def __init__(self, plan: DownloadPlan) -> None:
-        self._plan = plan
+    def __init__(self, target: Path, *, overwrite: bool, task_id: str | None) -> None:
+        self._target = target
+        self._overwrite = overwrite
+        self._task_id = task_id
         self._file: IO[bytes] | None = None
         self._tmp: Path | None = None
         self.written = 0
 
     def __enter__(self) -> Self:
-        target = self._plan.target
-        self._tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.part")
-        # O_EXCL: never reuse a file; mode 0o666 lets the umask decide, as for any new file
-        # (mkstemp's 0o600 would leave the video unreadable to others).
-        fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        self._file = os.fdopen(fd, "wb")
+        tmp = self._target.with_name(temp_name())
+        with self._writing():
+            # O_EXCL: never reuse a file; mode 0o666 lets the umask decide, as for any new file.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            self._tmp = tmp
+            self._file = os.fdopen(fd, "wb")
         return self
 
     def write(self, chunk: bytes) -> None:
         assert self._file is not None
-        self._file.write(chunk)
+        with self._writing():
+            self._file.write(chunk)
         self.written += len(chunk)
 
     def commit(self, response: httpx.Response) -> Path:
@@ -125,28 +156,46 @@ class PartialFile:
         assert self._tmp is not None
         expected = _declared_length(response)
         received = response.num_bytes_downloaded
+        where = display_url(response.request.url)
         if expected is not None and received != expected:
             raise DownloadError(
-                f"The video from {self._plan.url} ended after {received} of {expected} bytes; "
-                "nothing was written. Try again."
+                f"The video from {where} ended after {received} of {expected} bytes; "
+                "nothing was written.",
+                task_id=self._task_id,
+                transient=True,
             )
         if self.written == 0:
-            raise DownloadError(f"The video from {self._plan.url} is empty; nothing was written.")
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        target = self._plan.target
-        if self._plan.overwrite:
-            os.replace(self._tmp, target)
-        else:
-            # link() fails if the target appeared meanwhile, where rename would replace it.
-            try:
-                os.link(self._tmp, target)
-            except FileExistsError:
-                raise OutputExistsError(path=str(target)) from None
-            self._tmp.unlink()
+            raise DownloadError(
+                f"The video from {where} is empty; nothing was written.", task_id=self._task_id
+            )
+        with self._writing():
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            if self._overwrite:
+                os.replace(self._tmp, self._target)
+            else:
+                # link() fails if the target appeared meanwhile, where rename would replace it.
+                try:
+                    os.link(self._tmp, self._target)
+                except FileExistsError:
+                    raise OutputExistsError(path=str(self._target)) from None
+                self._tmp.unlink()
         self._tmp = None
-        return target
+        return self._target
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        try:
+            yield
+        except OutputExistsError:
+            raise
+        except OSError as exc:
+            raise DownloadError(
+                f"Could not write the video to {self._target}: "
+                f"{exc.strerror or type(exc).__name__}; nothing was left there.",
+                task_id=self._task_id,
+            ) from exc
 
     def __exit__(
         self,
@@ -155,10 +204,21 @@ class PartialFile:
         tb: TracebackType | None,
     ) -> None:
         if self._file is not None and not self._file.closed:
-            self._file.close()
+            with contextlib.suppress(OSError):
+                self._file.close()
         if self._tmp is not None:
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):
                 self._tmp.unlink()
+
+
+def check_deadline(deadline: Deadline, *, url: str, task_id: str | None) -> None:
+    """Between chunks: a download has one overall deadline, however slowly bytes arrive."""
+    if deadline.expired:
+        raise DownloadError(
+            f"The video from {display_url(url)} did not finish within "
+            f"{deadline.elapsed():.0f} s; nothing was written.",
+            task_id=task_id,
+        )
 
 
 def _declared_length(response: httpx.Response) -> int | None:

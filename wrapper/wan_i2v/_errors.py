@@ -17,7 +17,8 @@
     │       └── NotFoundError (404)
     ├── TaskFailedError             the task ran and failed (code, title, detail)
     ├── WaitTimeoutError            wait() gave up; the task may still run and cost money
-    ├── DownloadError               the video could not be written whole
+    ├── DownloadError               the video could not be downloaded or written whole
+    ├── TaskIncompleteError         generate() paid for a task but could not finish it
     └── OutputExistsError           download target exists (also a FileExistsError)
 
 Constructors take keyword-only context. Messages say what happened and what to do next, and
@@ -55,6 +56,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "TaskFailedError",
+    "TaskIncompleteError",
     "UnprocessableEntityError",
     "ValidationError",
     "WaitTimeoutError",
@@ -63,7 +65,15 @@ __all__ = [
 
 
 class WanI2VError(Exception):
-    """Base of every error raised by wan_i2v."""
+    """Base of every error raised by wan_i2v.
+
+    Attributes:
+        task_id: the task this error concerns, when one exists. Every error raised after a
+            create was accepted carries it: the task may be billed, and its id is how you
+            finish the job (``wait(task_id)``, ``download(task_id)``) instead of paying again.
+    """
+
+    task_id: str | None = None
 
 
 class ConfigurationError(WanI2VError, ValueError):
@@ -113,10 +123,12 @@ class APITimeoutError(APIConnectionError):
 class APIResponseValidationError(APIError):
     """A success status whose body does not match the spec."""
 
-    def __init__(self, *, reason: str) -> None:
+    def __init__(self, *, reason: str, task_id: str | None = None) -> None:
         self.reason = reason
+        self.task_id = task_id
+        about = f" about task {task_id}" if task_id else ""
         super().__init__(
-            f"The API answered with a body the client does not understand ({reason}). "
+            f"The API answered{about} with a body the client does not understand ({reason}). "
             "If this persists, the API has changed: please report it."
         )
 
@@ -229,9 +241,9 @@ def status_error_class(status_code: int) -> type[APIStatusError]:
     return _STATUS_CLASSES.get(status_code, APIStatusError)
 
 
-def make_status_error(response: httpx.Response) -> APIStatusError:
-    """Build the typed error for an error response whose body has been read."""
-    body = _decode_body(response)
+def make_status_error(response: httpx.Response, content: bytes) -> APIStatusError:
+    """The typed error for an error response, from its body as read (capped)."""
+    body = decode_body(content)
     cls = status_error_class(response.status_code)
     detail = error_message(body)
     what = f"{response.request.method} {response.request.url.path} -> {response.status_code}"
@@ -241,11 +253,13 @@ def make_status_error(response: httpx.Response) -> APIStatusError:
     return cls(message, response=response, body=body)
 
 
-def _decode_body(response: httpx.Response) -> Any:
+def decode_body(content: bytes) -> Any:
+    """JSON when it is JSON, else the text; never raises (deep nesting included)."""
+    text = content.decode("utf-8", errors="replace")
     try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return response.text
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return text
 
 
 def error_message(body: Any, *, limit: int = 300) -> str:
@@ -262,7 +276,10 @@ def error_message(body: Any, *, limit: int = 300) -> str:
         if isinstance(value, str) and value:
             return value[:limit]
         if isinstance(value, dict | list) and value:
-            return json.dumps(value, ensure_ascii=False)[:limit]
+            try:
+                return json.dumps(value, ensure_ascii=False)[:limit]
+            except (ValueError, RecursionError):
+                return ""
     task_info = body.get("task_info")
     if isinstance(task_info, dict) and isinstance(task_info.get("error"), dict):
         err = task_info["error"]
@@ -317,20 +334,66 @@ class WaitTimeoutError(WanI2VError):
     ``wait(task_id)`` rather than creating a new one.
     """
 
-    def __init__(self, *, task_id: str, last_status: str | None, waited: float) -> None:
+    def __init__(
+        self,
+        *,
+        task_id: str,
+        last_status: str | None,
+        waited: float,
+        last_failure: str | None = None,
+    ) -> None:
         self.task_id = task_id
         self.last_status = last_status
         self.waited = waited
+        self.last_failure = last_failure
+        seen = f"last status: {last_status}" if last_status else "no status seen"
+        failure = f"; the last status check failed: {last_failure}" if last_failure else ""
         super().__init__(
-            f"Gave up waiting for task {task_id} after {waited:.0f} s (last status: "
-            f"{last_status or 'unknown'}). The task may still be running and may be billed: "
-            f"resume with `wait({task_id!r})` or `wan-i2v wait {task_id}` instead of creating "
-            "a new one."
+            f"Gave up waiting for task {task_id} after {waited:.1f} s ({seen}{failure}). "
+            f"The task may still be running and may be billed: resume with "
+            f"`wait({task_id!r})` or `wan-i2v wait {task_id}` instead of creating a new one."
         )
 
 
 class DownloadError(WanI2VError):
-    """The video could not be downloaded whole; nothing was left at the target path."""
+    """The video could not be downloaded or written whole; nothing was left at the target.
+
+    Attributes:
+        status_code: the video host's HTTP status, when it answered with an error.
+        task_id: the task whose video it is, when known: ``download(task_id)`` fetches a fresh
+            link (links expire).
+        transient: retrying may help (a network error, 429, 5xx).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        task_id: str | None = None,
+        transient: bool = False,
+    ) -> None:
+        self.status_code = status_code
+        self.task_id = task_id
+        self.transient = transient
+        super().__init__(message)
+
+
+class TaskIncompleteError(WanI2VError):
+    """``generate()`` created a task (it may be billed) but could not finish the job.
+
+    Raised for a failure after the create that is not one of ours already (an ``OSError``
+    while writing, say); ``task_id`` says which task to finish with ``wait``/``download``.
+    """
+
+    def __init__(self, *, task_id: str, reason: str) -> None:
+        self.task_id = task_id
+        self.reason = reason
+        super().__init__(
+            f"Task {task_id} was created but the video could not be saved: {reason}. "
+            f"Finish it with `download({task_id!r})` or `wan-i2v download {task_id}` "
+            "instead of creating a new one."
+        )
 
 
 class OutputExistsError(WanI2VError, FileExistsError):

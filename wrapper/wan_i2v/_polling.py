@@ -1,40 +1,50 @@
 """The rules of ``wait()`` without the I/O: when to poll, what a status means, when to stop.
 
 Both clients drive one ``Waiter``; they differ only in ``time.sleep`` against
-``asyncio.sleep`` and in awaiting ``get``.
+``asyncio.sleep`` and in awaiting the status check.
+
+One deadline: every status check gets what is left of it as its timeout, makes one attempt
+(no retry loop of its own: the waiter owns the backoff), and every sleep ends at the deadline
+at the latest. So ``wait(timeout=T)`` returns or raises within T plus one request's connect
+time, whatever the server does. ``timeout=0`` still looks once.
 
 Schedule: the first check comes about 2 s after a create (at once when resuming by id), then
 the interval grows by half each time up to about 12 s, with +-10 % jitter so that many
-waiting clients do not poll in step. The vendor's tools poll every 20 s, fixed: a 30 s job is
-noticed up to 20 s late there, a few seconds late here, for a handful of extra GETs.
+waiting clients do not poll in step. After a failed check the next one waits at least the
+server's ``Retry-After``. The vendor's tools poll every 20 s, fixed: a 30 s job is noticed up
+to 20 s late there, a few seconds late here, for a handful of extra GETs.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable
 
-from ._constants import (
-    POLL_FIRST_DELAY,
-    POLL_GROWTH,
-    POLL_JITTER,
-    POLL_MAX_DELAY,
-    RETRYABLE_GET_STATUSES,
-)
+from ._constants import POLL_FIRST_DELAY, POLL_GROWTH, POLL_JITTER, POLL_MAX_DELAY, POLL_MIN_DELAY
+from ._deadline import Deadline
 from ._errors import (
-    APIConnectionError,
-    APIError,
     APIResponseValidationError,
     APIStatusError,
-    RateLimitError,
     TaskFailedError,
     ValidationError,
     WaitTimeoutError,
+    WanI2VError,
 )
+from ._retry import is_transient, server_delay
 from ._task import Phase, Task
 
+logger = logging.getLogger("wan_i2v")
 StatusCallback = Callable[[Task], object]
+
+
+def _seconds(name: str, value: object, *, allow_none: bool = False) -> float | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise ValidationError(field=name, problem=f"must be a number of seconds, got {value!r}")
+    return float(value)
 
 
 class Waiter:
@@ -43,8 +53,9 @@ class Waiter:
     Args:
         task_or_id: a ``Task`` (just created: the first check waits a little) or a task id
             (resuming: the first check is immediate).
-        timeout: seconds until ``WaitTimeoutError``.
-        poll_interval: a fixed interval in seconds instead of the growing schedule.
+        timeout: seconds until ``WaitTimeoutError``; 0 looks once.
+        poll_interval: a fixed interval in seconds instead of the growing schedule; below
+            ``POLL_MIN_DELAY`` it is raised to it.
         on_status: called with the task on every change of status (the first one included).
         clock: monotonic seconds; tests and benchmarks pass a simulated clock.
     """
@@ -59,61 +70,58 @@ class Waiter:
         clock: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
     ) -> None:
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
+        seconds = _seconds("timeout", timeout)
+        assert seconds is not None
+        if seconds < 0:
             raise ValidationError(field="timeout", problem=f"must be seconds >= 0, got {timeout!r}")
-        if poll_interval is not None and (
-            isinstance(poll_interval, bool)
-            or not isinstance(poll_interval, int | float)
-            or poll_interval < 0
-        ):
-            raise ValidationError(
-                field="poll_interval", problem=f"must be seconds >= 0, got {poll_interval!r}"
-            )
-        self._clock = clock
+        fixed = _seconds("poll_interval", poll_interval, allow_none=True)
+        if fixed is not None and fixed < POLL_MIN_DELAY:
+            # A floor, not a refusal: 0 would hammer the API (thousands of GETs a second).
+            logger.info("poll_interval %.3g s raised to the floor of %s s", fixed, POLL_MIN_DELAY)
+            fixed = POLL_MIN_DELAY
+        self.deadline = Deadline(seconds, clock=clock)
         self._rng = rng
-        self._started = clock()
-        self._deadline = self._started + timeout
-        self._fixed = poll_interval
+        self._fixed = fixed
         self._on_status = on_status
         self._last_status: str | None = None
+        self._last_failure: str | None = None
         self._server_delay = 0.0
+        self._looked = False
         self.result: Task | None = None
         if isinstance(task_or_id, Task):
             self.task_id = task_or_id.id
-            self._delay = POLL_FIRST_DELAY if poll_interval is None else poll_interval
+            self._delay = POLL_FIRST_DELAY if fixed is None else fixed
             self.observe(task_or_id)
+            self._looked = False  # the create's answer is not a status check
         else:
             self.task_id = task_or_id
             self._delay = 0.0
 
-    @property
-    def finished(self) -> bool:
-        return self.result is not None
-
     def next_delay(self) -> float:
-        """Seconds to sleep before the next status check.
+        """Seconds to sleep before the next status check (never past the deadline).
 
         Raises:
-            WaitTimeoutError: the deadline has passed.
+            WaitTimeoutError: the deadline has passed and the task was looked at at least once.
         """
-        now = self._clock()
-        remaining = self._deadline - now
-        if remaining <= 0:
+        if self._looked and self.deadline.expired:
             raise WaitTimeoutError(
-                task_id=self.task_id, last_status=self._last_status, waited=now - self._started
+                task_id=self.task_id,
+                last_status=self._last_status,
+                waited=self.deadline.elapsed(),
+                last_failure=self._last_failure,
             )
         delay = self._delay
         if self._fixed is None and delay > 0:
             delay *= 1 + POLL_JITTER * (2 * self._rng() - 1)
         delay = max(delay, self._server_delay)
         self._server_delay = 0.0
-        # Grow for next time; the last check lands on the deadline, not past it.
         self._delay = (
             self._fixed
             if self._fixed is not None
             else min(max(self._delay, POLL_FIRST_DELAY / POLL_GROWTH) * POLL_GROWTH, POLL_MAX_DELAY)
         )
-        return min(delay, remaining)
+        self._looked = True
+        return self.deadline.cap_sleep(delay)
 
     def observe(self, task: Task) -> None:
         """Take in a status check.
@@ -122,6 +130,7 @@ class Waiter:
             TaskFailedError: the task failed.
             APIResponseValidationError: it succeeded without a video.
         """
+        self._last_failure = None
         if task.status != self._last_status:
             self._last_status = task.status
             if self._on_status is not None:
@@ -132,20 +141,30 @@ class Waiter:
         if phase is Phase.SUCCEEDED:
             if not task.videos:
                 raise APIResponseValidationError(
-                    reason=f"task {task.id} has succeeded but lists no video"
+                    reason="it has succeeded but lists no video", task_id=task.id
                 )
             self.result = task
 
-    def poll_failed(self, exc: APIError) -> None:
-        """Take in a status check that failed after its own retries.
+    def poll_failed(self, exc: WanI2VError) -> None:
+        """Take in a status check that failed.
 
-        A transient failure is no news about the task: keep waiting (the deadline still
-        holds). Anything else (a wrong key, an unknown id) is re-raised.
+        A transient failure (network, 408, 429, 5xx) is no news about the task: keep waiting
+        until the deadline, at least ``Retry-After`` before the next check. Anything else (a
+        wrong key, an unknown id, an answer that cannot be read) is raised at once, with the
+        task id.
         """
-        transient = isinstance(exc, APIConnectionError | APIResponseValidationError) or (
-            isinstance(exc, APIStatusError) and exc.status_code in RETRYABLE_GET_STATUSES
-        )
-        if not transient:
+        if isinstance(exc, APIResponseValidationError) and exc.task_id is None:
+            raise APIResponseValidationError(reason=exc.reason, task_id=self.task_id) from exc
+        if not is_transient(exc):
+            if exc.task_id is None:
+                exc.task_id = self.task_id
             raise exc
-        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-            self._server_delay = exc.retry_after
+        self._last_failure = _short(exc)
+        self._server_delay = server_delay(exc) or 0.0
+
+
+def _short(exc: WanI2VError) -> str:
+    if isinstance(exc, APIStatusError):
+        return f"HTTP {exc.status_code}"
+    text = str(exc)
+    return text if len(text) <= 200 else text[:200] + "..."

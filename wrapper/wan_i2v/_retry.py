@@ -1,8 +1,10 @@
-"""Which failures are retried, and how errors from below are translated. No I/O here.
+"""Which failures are transient, how one request is retried, and how errors from below
+become ours. No I/O here.
 
-The two policies are stamina backoff hooks: they answer "retry?" (True/False) or "retry after
-N seconds" (a float, from ``Retry-After``). Sync and async clients pass the same hooks to
-``stamina.retry_context``; only the loop (``for`` / ``async for``) differs.
+Two schedules exist by design, each in one place: the retry of one request (this module:
+stamina drives the attempts, ``Policy.hook`` decides each delay) and the poll schedule of
+``wait()`` (_polling.py), which makes one attempt per poll and owns its own backoff. Both ask
+``is_transient`` and both end at the same ``Deadline``.
 
 Why create is special: every accepted POST is a billed task. A retry is safe only where no
 task can exist: the connection was never established, or the server said 429 (rate limited,
@@ -12,10 +14,11 @@ task may exist; the client raises ``CreateOutcomeUnknownError`` and never POSTs 
 
 from __future__ import annotations
 
-import json
+import logging
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -26,105 +29,133 @@ from ._constants import (
     RETRY_WAIT_MAX,
     RETRYABLE_GET_STATUSES,
 )
+from ._deadline import Deadline
 from ._errors import (
     APIConnectionError,
-    APIError,
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
     CreateOutcomeUnknownError,
+    DownloadError,
     InternalServerError,
     RateLimitError,
+    WanI2VError,
     parse_retry_after,
 )
+from ._translate import UnreadableAnswer, describe
 
 if TYPE_CHECKING:
     from stamina._core import _RetryContextIterator
 
+logger = logging.getLogger("wan_i2v")
+
 # The request never left this machine: no connection, or none free in the pool.
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-# What the generated parsers raise on a 2xx body that is not what the spec says
-# (JSONDecodeError is a ValueError).
-PARSE_ERRORS = (KeyError, ValueError, TypeError, AttributeError)
-# Everything a call to the generated client can raise that the client translates.
-CALL_ERRORS = (httpx.TransportError, APIStatusError, *PARSE_ERRORS)
+# Everything one request can raise that a policy translates.
+CALL_ERRORS = (httpx.TransportError, httpx.InvalidURL, WanI2VError, UnreadableAnswer)
 
 
-def attempts(
-    policy: Callable[[Exception], bool | float], max_retries: int
-) -> _RetryContextIterator:
-    """The attempts of one call under ``policy``: ``for`` them in sync code, ``async for``
-    them in async code (stamina serves both from one object)."""
-    # Imported here: stamina pulls in asyncio, which would add ~50 ms to `import wan_i2v`.
-    import stamina
+def is_transient(exc: BaseException) -> bool:
+    """No news, try again later: a network failure, 408, 429 or 5xx (API or video host)."""
+    if isinstance(exc, APIConnectionError):
+        return True
+    if isinstance(exc, APIStatusError):
+        return exc.status_code in RETRYABLE_GET_STATUSES or exc.status_code >= 500
+    return isinstance(exc, DownloadError) and exc.transient
 
-    return stamina.retry_context(
-        on=policy,
-        attempts=max_retries + 1,
-        timeout=None,  # bounded by attempts; each request has its own timeout
-        wait_initial=RETRY_WAIT_INITIAL,
-        wait_max=RETRY_WAIT_MAX,
-        wait_jitter=RETRY_WAIT_JITTER,
-    )
+
+def server_delay(exc: BaseException) -> float | None:
+    """The ``Retry-After`` of a failure, in seconds, or None."""
+    if isinstance(exc, RateLimitError):
+        return exc.retry_after
+    if isinstance(exc, APIStatusError):
+        return parse_retry_after(exc.response.headers.get("retry-after"))
+    return None
+
+
+def backoff(retry_number: int, rng: Callable[[], float] = random.random) -> float:
+    """Our own delay before retry ``retry_number`` (1, 2, ...): doubling, capped, jittered."""
+    base = min(RETRY_WAIT_INITIAL * 2.0 ** (retry_number - 1), RETRY_WAIT_MAX)
+    return base + RETRY_WAIT_JITTER * rng()
 
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """How one kind of call retries (a stamina backoff hook) and how its failures from the
-    layer below become ours (None: re-raise as it is)."""
+    """How one kind of request retries and how its failures from below become ours.
 
-    retry: Callable[[Exception], bool | float]
-    translate: Callable[..., APIError | None]
+    Attributes:
+        retryable: may this failure (already ours) be retried?
+        translate: the error to raise for a failure from below (``exc`` itself when it is
+            already ours).
+    """
+
+    retryable: Callable[[WanI2VError], bool]
+    translate: Callable[[Exception, str], WanI2VError]
+
+    def delay(self, exc: BaseException, retry_number: int, deadline: Deadline) -> float | None:
+        """Seconds to wait before retry ``retry_number`` (1, 2, ...) after ``exc``, or None
+        to give up: not retryable, a ``Retry-After`` above the cap (the caller decides; the
+        error carries ``retry_after``), or a wait that would end past the deadline."""
+        if not isinstance(exc, WanI2VError) or not self.retryable(exc):
+            return None
+        asked = server_delay(exc)
+        if asked is not None and asked > RETRY_AFTER_CAP:
+            return None
+        delay = backoff(retry_number) if asked is None else asked
+        return None if delay >= deadline.remaining() else delay
+
+    def attempts(self, max_retries: int, deadline: Deadline) -> _RetryContextIterator:
+        """The attempts of one call: ``for`` them in sync code, ``async for`` in async code
+        (stamina serves both from one object; ``stamina.set_testing`` makes them instant)."""
+        # Imported here: stamina pulls in asyncio, which would add ~50 ms to `import wan_i2v`.
+        import stamina
+
+        retries = 0
+
+        def hook(exc: Exception) -> bool | float:
+            nonlocal retries
+            delay = self.delay(exc, retries + 1, deadline)
+            if delay is None:
+                return False
+            retries += 1
+            logger.debug("retry %d in %.1f s after: %s", retries, delay, exc)
+            return delay
+
+        _quiet_stamina()
+        return stamina.retry_context(on=hook, attempts=max_retries + 1, timeout=None)
 
 
-def retry_get(exc: Exception) -> bool | float:
-    """Backoff hook for idempotent GETs (status, download)."""
-    if isinstance(exc, APIConnectionError):
-        return True
-    if isinstance(exc, APIStatusError) and exc.status_code in RETRYABLE_GET_STATUSES:
-        return _server_delay(exc)
-    return False
+def _quiet_stamina() -> None:
+    """Our retries are logged on ``wan_i2v`` at DEBUG (the hook above). stamina also logs each
+    one as a WARNING on its ``stamina`` logger, which Python prints to stderr when the program
+    configured no logging. Its instrumentation hooks are process-global and may be the
+    application's own, so they are left alone; a NullHandler only stops that last-resort print
+    (an application that configured logging still receives stamina's records)."""
+    stamina_logger = logging.getLogger("stamina")
+    if not any(isinstance(h, logging.NullHandler) for h in stamina_logger.handlers):
+        stamina_logger.addHandler(logging.NullHandler())
 
 
-def retry_create(exc: Exception) -> bool | float:
-    """Backoff hook for the create POST: only where no task can have been made."""
-    # translate_create_error turns every transport error after sending into
-    # CreateOutcomeUnknownError, so an APIConnectionError here was never sent.
-    if isinstance(exc, APIConnectionError):
-        return True
-    if isinstance(exc, RateLimitError):
-        return _server_delay(exc)
-    return False
-
-
-def _server_delay(exc: APIStatusError) -> bool | float:
-    delay = parse_retry_after(exc.response.headers.get("retry-after"))
-    if delay is None:
-        return True  # our own exponential backoff
-    # A server that asks for more than the cap is better answered by the caller than by a
-    # silent long sleep: the error carries retry_after for them.
-    return delay if delay <= RETRY_AFTER_CAP else False
-
-
-def translate_get_error(exc: Exception, *, url: str) -> APIError | None:
-    """The error to raise for a failure of a GET; None when ``exc`` is already ours and is
-    re-raised as it is."""
+def translate_get_error(exc: Exception, url: str) -> WanI2VError:
+    """Ours for a failure of a GET (a status check or a video)."""
+    if isinstance(exc, WanI2VError):
+        return exc
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(url=url)
-    if isinstance(exc, httpx.TransportError):
-        return APIConnectionError(f"{_describe(exc)} talking to {url}. Try again.", url=url)
-    if isinstance(exc, PARSE_ERRORS):
-        return APIResponseValidationError(reason=_describe(exc))
-    return None
+    if isinstance(exc, httpx.TransportError | httpx.InvalidURL):
+        return APIConnectionError(f"{describe(exc)} talking to {url}. Try again.", url=url)
+    if isinstance(exc, UnreadableAnswer):
+        return APIResponseValidationError(reason=exc.reason)
+    return APIResponseValidationError(reason=describe(exc))
 
 
-def translate_create_error(exc: Exception, *, url: str) -> APIError | None:
-    """The error to raise for a failure of the create POST; None to re-raise ``exc``."""
+def translate_create_error(exc: Exception, url: str) -> WanI2VError:
+    """Ours for a failure of the create POST: anything after sending is 'outcome unknown'."""
     if isinstance(exc, NOT_SENT):
-        return translate_get_error(exc, url=url)
+        return translate_get_error(exc, url)
     if isinstance(exc, httpx.TransportError):
         return CreateOutcomeUnknownError(
-            reason=f"the connection failed after the request was sent ({_describe(exc)})"
+            reason=f"the connection failed after the request was sent ({describe(exc)})"
         )
     if isinstance(exc, InternalServerError):
         return CreateOutcomeUnknownError(
@@ -132,24 +163,35 @@ def translate_create_error(exc: Exception, *, url: str) -> APIError | None:
             status_code=exc.status_code,
             request_id=exc.request_id,
         )
-    if isinstance(exc, PARSE_ERRORS):
+    if isinstance(exc, UnreadableAnswer):
         return CreateOutcomeUnknownError(
-            reason=f"the server accepted it but its answer could not be read ({_describe(exc)})"
+            reason=f"the server answered {exc.status_code} but its answer could not be read "
+            f"({exc.reason})",
+            status_code=exc.status_code,
         )
-    return None
+    if isinstance(exc, WanI2VError):
+        return exc
+    return CreateOutcomeUnknownError(reason=describe(exc))
 
 
-def parse_fallback(status_code: int, content: bytes) -> Any:
-    """The JSON of a 2xx the generated parser does not know (e.g. 200/201 on create, D8)."""
-    if not 200 <= status_code < 300:
-        raise APIResponseValidationError(reason=f"status {status_code} is not a success status")
-    return json.loads(content)
+def translate_video_error(exc: Exception, url: str) -> WanI2VError:
+    """Ours for a failure of a video download: always a ``DownloadError`` (the video host is
+    not the API, and its failures say nothing about the key)."""
+    if isinstance(exc, WanI2VError):
+        return exc
+    transient = isinstance(exc, httpx.TransportError)
+    return DownloadError(
+        f"Could not fetch the video from {url} ({describe(exc)}); nothing was written.",
+        transient=transient,
+    )
 
 
-def _describe(exc: BaseException) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+def _create_retryable(exc: WanI2VError) -> bool:
+    # translate_create_error makes every failure after sending CreateOutcomeUnknownError, so
+    # an APIConnectionError here was never sent.
+    return isinstance(exc, APIConnectionError | RateLimitError)
 
 
-GET = Policy(retry=retry_get, translate=translate_get_error)
-CREATE = Policy(retry=retry_create, translate=translate_create_error)
+GET = Policy(retryable=is_transient, translate=translate_get_error)
+VIDEO = Policy(retryable=is_transient, translate=translate_video_error)
+CREATE = Policy(retryable=_create_retryable, translate=translate_create_error)

@@ -73,6 +73,8 @@ class Task:
         created_at, updated_at: timezone-aware timestamps.
         videos: URLs of the result videos (empty until the task has succeeded).
         error: why the task failed, or None.
+        request_id: the ``traceparent`` header of the answer this state came from, for
+            MuleRouter's support (None when the server sent none).
     """
 
     id: str
@@ -81,6 +83,7 @@ class Task:
     updated_at: dt.datetime
     videos: tuple[str, ...] = ()
     error: TaskError | None = None
+    request_id: str | None = None
 
     @property
     def phase(self) -> Phase:
@@ -99,7 +102,7 @@ class Task:
         return self.is_success or self.is_failed
 
     @classmethod
-    def from_generated(cls, parsed: TaskResponse) -> Task:
+    def from_generated(cls, parsed: TaskResponse, *, request_id: str | None = None) -> Task:
         """Build a Task from the generated client's parsed response."""
         info = parsed.task_info
         videos = parsed.videos if isinstance(parsed.videos, list) else []
@@ -110,6 +113,7 @@ class Task:
             updated_at=_aware(info.updated_at),
             videos=tuple(str(v) for v in videos),
             error=_task_error(info.error.to_dict()) if hasattr(info.error, "to_dict") else None,
+            request_id=request_id,
         )
 
 

@@ -1,79 +1,27 @@
-"""Every documented constraint of the create request, checked before anything is sent.
+"""Every documented constraint of the create request, one checker per field.
 
-One function serves the sync and the async client. The limits come from _constants, which
-tests/test_constants.py holds to spec/openapi.yaml.
+Each checker returns the value to send or raises ``ValidationError``; _request.py applies
+them to the declared fields. The limits come from _constants, which tests/test_constants.py
+holds to spec/openapi.yaml. A field without a checker of its own (a new optional field) is
+checked by its declared type (``check_type``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
-
-from wan_i2v_openapi.models.create_generation_task_request import CreateGenerationTaskRequest
 
 from ._constants import (
     DURATIONS,
     NEGATIVE_PROMPT_MAX_CHARS,
     PROMPT_MAX_CHARS,
-    REQUEST_FIELDS,
     RESOLUTIONS,
     SEED_MAX,
     SEED_MIN,
 )
 from ._errors import ValidationError
-from ._images import ImageInput, encode_image
-
-
-def build_create_request(
-    *,
-    image: ImageInput,
-    prompt: str,
-    negative_prompt: str | None,
-    resolution: str,
-    duration: int,
-    prompt_extend: bool,
-    seed: int | None,
-    last_frame: ImageInput | None,
-    extra_body: Mapping[str, Any] | None,
-) -> CreateGenerationTaskRequest:
-    """Check every field and return the generated request model, ready to send.
-
-    The cheap checks run first, so a bad prompt is reported before a 10 MB image is read.
-
-    Raises:
-        ValidationError: naming the field, what is wrong and the limit.
-    """
-    checked_prompt = _text("prompt", prompt, PROMPT_MAX_CHARS, required=True)
-    checked_negative = (
-        None
-        if negative_prompt is None
-        else _text("negative_prompt", negative_prompt, NEGATIVE_PROMPT_MAX_CHARS)
-    )
-    checked_resolution = _resolution(resolution)
-    _duration(duration)
-    if not isinstance(prompt_extend, bool):
-        raise ValidationError(
-            field="prompt_extend", problem=f"must be True or False, got {prompt_extend!r}"
-        )
-    _seed(seed)
-    extra = _extra_body(extra_body)
-
-    body = CreateGenerationTaskRequest(
-        prompt=checked_prompt,
-        image=encode_image(image, field="image"),
-        resolution=checked_resolution,  # type: ignore[arg-type]  # checked against the enum
-        duration=5,
-        prompt_extend=prompt_extend,
-    )
-    if checked_negative is not None:
-        body.negative_prompt = checked_negative
-    if seed is not None:
-        body.seed = seed
-    if last_frame is not None:
-        body.last_frame = encode_image(last_frame, field="last_frame")
-    body.additional_properties.update(extra)
-    return body
+from ._images import encode_image
 
 
 def _text(field: str, value: object, limit: int, *, required: bool = False) -> str:
@@ -124,8 +72,8 @@ def _seed(value: object) -> None:
         )
 
 
-def _extra_body(extra: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Fields the spec does not know (e.g. ``safety_filter``), sent unchecked (D3)."""
+def extra_body(extra: Mapping[str, Any] | None, known: frozenset[str]) -> dict[str, Any]:
+    """Fields the spec does not know yet, sent unchecked; never a documented one."""
     if extra is None:
         return {}
     if not isinstance(extra, Mapping):
@@ -133,7 +81,7 @@ def _extra_body(extra: Mapping[str, Any] | None) -> dict[str, Any]:
     for key in extra:
         if not isinstance(key, str):
             raise ValidationError(field="extra_body", problem=f"key {key!r} is not a str")
-        if key in REQUEST_FIELDS:
+        if key in known:
             # A documented field must go through its checked argument, never around it.
             raise ValidationError(
                 field="extra_body",
@@ -146,3 +94,53 @@ def _extra_body(extra: Mapping[str, Any] | None) -> dict[str, Any]:
             field="extra_body", problem=f"is not JSON-serialisable: {exc}"
         ) from exc
     return dict(extra)
+
+
+def _prompt(value: object) -> str:
+    return _text("prompt", value, PROMPT_MAX_CHARS, required=True)
+
+
+def _negative_prompt(value: object) -> str:
+    return _text("negative_prompt", value, NEGATIVE_PROMPT_MAX_CHARS)
+
+
+def _checked_duration(value: object) -> int:
+    _duration(value)
+    assert isinstance(value, int)
+    return value
+
+
+def _checked_seed(value: object) -> int:
+    _seed(value)
+    assert isinstance(value, int)
+    return value
+
+
+def _image(field: str) -> Callable[[Any], str]:
+    return lambda value: encode_image(value, field=field)
+
+
+def check_type(field: str, value: object, expected: type) -> object:
+    """The check of a field declared without a checker of its own: its type, strictly
+    (a bool is not an int, an int is not a bool)."""
+    ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+    if not ok and expected is bool:
+        raise ValidationError(field=field, problem=f"must be True or False, got {value!r}")
+    if not ok:
+        raise ValidationError(
+            field=field, problem=f"must be {expected.__name__}, got {type(value).__name__}"
+        )
+    return value
+
+
+# The fields with documented constraints of their own. Cheap checks first: the images, the
+# expensive ones, are checked last (see _request.IMAGE_FIELDS).
+CHECKS: dict[str, Callable[[Any], object]] = {
+    "prompt": _prompt,
+    "negative_prompt": _negative_prompt,
+    "resolution": _resolution,
+    "duration": _checked_duration,
+    "seed": _checked_seed,
+    "image": _image("image"),
+    "last_frame": _image("last_frame"),
+}

@@ -6,8 +6,10 @@ than a traceback; the commands live in _commands.py.
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
 
 MISSING_EXTRA = 'The wan-i2v command line needs the "cli" extra: pip install "wan-i2v[cli]"'
 
@@ -20,5 +22,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.stderr.write(MISSING_EXTRA + "\n")
         raise SystemExit(2) from None
     from ._commands import cli
+    from ._display import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated
 
-    cli.main(args=list(argv) if argv is not None else None, prog_name="wan-i2v")
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        # The same path as Ctrl-C: context managers remove temporary files on the way out.
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="wan-i2v")
+    except Terminated:
+        raise SystemExit(EXIT_TERMINATED) from None
+    except KeyboardInterrupt:  # outside any command (while starting up)
+        sys.stderr.write("Interrupted. Nothing was sent.\n")
+        raise SystemExit(EXIT_INTERRUPTED) from None

@@ -1,7 +1,10 @@
-"""The commands of ``wan-i2v``. Every API call goes through ``wan_i2v.Client``.
+"""The commands of ``wan-i2v``. Every API call goes through ``wan_i2v.Client``: ``generate``
+calls ``Client.generate`` (its checks before paying included); ``--no-wait`` is the only path
+that calls ``create`` alone.
 
-Exit codes: 0 success; 1 API or task failure; 2 usage or validation error; 130 interrupted.
-With ``--json``, stdout carries exactly one JSON object; everything for people goes to stderr.
+Exit codes: 0 success; 1 API or task failure; 2 usage or validation error (nothing was paid
+for); 130 interrupted (143 on SIGTERM). With ``--json``, stdout carries exactly one JSON
+object, holding ``task_id`` whenever a task exists, errors and interruptions included.
 """
 
 from __future__ import annotations
@@ -11,8 +14,6 @@ import contextlib
 import functools
 import json
 import logging
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,105 +22,18 @@ import click
 
 from .. import _constants as c
 from .._client import Client
-from .._errors import (
-    ConfigurationError,
-    OutputExistsError,
-    TaskFailedError,
-    ValidationError,
-    WaitTimeoutError,
-    WanI2VError,
-)
+from .._errors import ConfigurationError
 from .._images import inspect_image
 from .._logging import describe_body
-from .._task import Task
-from .._validation import build_create_request
+from .._request import FIELDS, FieldInfo, build_create_request
+from ._display import Progress, Run, Where, say, task_dict
 
 F = TypeVar("F", bound=Callable[..., Any])
-USAGE_ERRORS = (ValidationError, ConfigurationError, OutputExistsError)
 SANDBOX_KEY = "sandbox-key"  # the sandbox's own throwaway key, never a real one
 
 
-def _fail(error: WanI2VError, as_json: bool) -> None:
-    """Report a library error and exit with its code."""
-    code = 2 if isinstance(error, USAGE_ERRORS) else 1
-    if as_json:
-        payload: dict[str, Any] = {"error": type(error).__name__, "message": str(error)}
-        if isinstance(error, TaskFailedError):
-            payload.update(
-                task_id=error.task_id, code=error.code, title=error.title, detail=error.detail
-            )
-        if isinstance(error, WaitTimeoutError):
-            payload.update(task_id=error.task_id, status=error.last_status)
-        click.echo(json.dumps(payload))
-    click.echo(f"error: {error}", err=True)
-    raise SystemExit(code)
-
-
-def handled(function: F) -> F:
-    """Turn library errors into a message and an exit code, never a traceback."""
-
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(*args, **kwargs)
-        except WanI2VError as error:
-            _fail(error, bool(kwargs.get("as_json")))
-
-    return wrapper  # type: ignore[return-value]
-
-
-def task_dict(task: Task, **extra: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "task_id": task.id,
-        "status": task.status,
-        "created_at": task.created_at.isoformat(),
-        "updated_at": task.updated_at.isoformat(),
-        "videos": list(task.videos),
-    }
-    if task.error is not None:
-        data["error"] = {
-            "code": task.error.code,
-            "title": task.error.title,
-            "detail": task.error.detail,
-        }
-    data.update(extra)
-    return data
-
-
-class Progress:
-    """Shows the status and the elapsed time on stderr while waiting: one line rewritten in
-    place on a terminal, a line per change of status otherwise (logs, CI)."""
-
-    def __init__(self) -> None:
-        self.started = time.monotonic()
-        self.tty = sys.stderr.isatty()
-
-    def __call__(self, task: Task) -> None:
-        line = f"[{time.monotonic() - self.started:5.0f} s] task {task.id}: {task.status}"
-        if self.tty:
-            click.echo(f"\r{line}\x1b[K", err=True, nl=task.is_done)
-        else:
-            click.echo(line, err=True)
-
-
-@contextlib.contextmanager
-def resumable(task_id: str, output: Path | None) -> Iterator[None]:
-    """On Ctrl-C, say how to pick the wait up again (the task keeps running, and is billed)."""
-    try:
-        yield
-    except KeyboardInterrupt:
-        resume = f"wan-i2v wait {task_id}" + (f" -o {output}" if output else "")
-        click.echo(
-            f"\nInterrupted. Task {task_id} is still running on the server.\nResume with: {resume}",
-            err=True,
-        )
-        raise SystemExit(130) from None
-
-
 @click.group()
-@click.option(
-    "--base-url", envvar=None, help="API base URL (default: MULEROUTER_BASE_URL or the site)."
-)
+@click.option("--base-url", help="API base URL (default: MULEROUTER_BASE_URL or the site).")
 @click.option("--site", type=click.Choice(sorted(c.SITES)), help="mulerouter (default) or mulerun.")
 @click.option("-v", "--verbose", is_flag=True, help="Log each request to stderr (key redacted).")
 @click.version_option(package_name="wan-i2v")
@@ -132,12 +46,16 @@ def cli(ctx: click.Context, base_url: str | None, site: str | None, verbose: boo
     if verbose:
         logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
         logging.getLogger("wan_i2v").setLevel(logging.DEBUG)
-    ctx.obj = {"base_url": base_url, "site": site}
+    ctx.obj = Where(base_url=base_url, site=site)
 
 
-# Options that several commands share, declared once.
+# --- Options, declared once ----------------------------------------------------------------
+
 OUTPUT = click.option(
-    "-o", "--output", type=click.Path(path_type=Path), help="Where to write the video."
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Where to write the video: a file, or a folder ending in / (default: ./<task id>.mp4).",
 )
 OVERWRITE = click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 TIMEOUT = click.option(
@@ -150,78 +68,51 @@ TIMEOUT = click.option(
 JSON = click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 
 
-def _client(ctx: click.Context) -> Client:
-    return Client(base_url=ctx.obj["base_url"], site=ctx.obj["site"])
+def field_option(info: FieldInfo) -> Callable[[F], F]:
+    """The click parameter of one create field, derived from its declaration."""
+    if info.name == "image":
+        return click.argument("image")
+    flag = "--" + info.name.replace("_", "-")
+    help_text = info.field.help
+    if info.type is bool:
+        return click.option(f"{flag}/--no-{flag[2:]}", info.name, default=None, help=help_text)
+    # Values are checked by the library (one rule, one message), not by click.
+    metavar = "[" + "|".join(str(v) for v in info.choices) + "]" if info.choices else None
+    kind = int if info.type is int else str
+    return click.option(
+        flag, info.name, type=kind, required=info.required, help=help_text, metavar=metavar
+    )
 
 
-def request_options(function: F) -> F:
-    """The create request's options, shared by generate and check."""
-    options = [
-        click.option("--prompt", required=True, help="What should happen (max 800 characters)."),
-        click.option("--negative-prompt", help="What to avoid (max 500 characters)."),
-        click.option(
-            "--resolution", default=c.DEFAULT_RESOLUTION, show_default=True, help="480P or 1080P."
-        ),
-        click.option("--seed", type=int, help=f"Random seed in [{c.SEED_MIN}, {c.SEED_MAX}]."),
-        click.option("--no-prompt-extend", is_flag=True, help="Turn off prompt rewriting."),
-        click.option("--last-frame", help="An image for the last frame (path or URL)."),
-        JSON,
-    ]
-    for option in reversed(options):
-        function = option(function)
+def create_fields(function: F) -> F:
+    """Every create field the command line offers, from the one declaration (_request.FIELDS)."""
+    for info in reversed(FIELDS.values()):
+        if info.field.cli:
+            function = field_option(info)(function)
     return function
 
 
-def _request_args(image: str, **options: Any) -> dict[str, Any]:
-    return {
-        "image": image,
-        "prompt": options["prompt"],
-        "negative_prompt": options["negative_prompt"],
-        "resolution": options["resolution"],
-        "seed": options["seed"],
-        "prompt_extend": not options["no_prompt_extend"],
-        "last_frame": options["last_frame"],
-    }
+def given(fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields the user gave; the library applies the defaults."""
+    return {name: value for name, value in fields.items() if value is not None}
 
 
-@cli.command()
-@click.argument("image")
-@request_options
-@OUTPUT
-@OVERWRITE
-@click.option("--no-wait", is_flag=True, help="Create the task, print its id, and exit.")
-@TIMEOUT
-@click.option("--sandbox", is_flag=True, help="Use the offline sandbox instead of the API.")
-@click.pass_context
-@handled
-def generate(
-    ctx: click.Context,
-    /,
-    image: str,
-    output: Path | None,
-    overwrite: bool,
-    no_wait: bool,
-    timeout: float,
-    sandbox: bool,
-    as_json: bool,
-    **options: Any,
-) -> None:
-    """Create a video from IMAGE (a path or an http(s) URL), wait for it and download it."""
-    with contextlib.ExitStack() as stack:
-        if sandbox:
-            client = stack.enter_context(_sandbox_client())
-        else:
-            client = stack.enter_context(_client(ctx))
-        task = client.create(**_request_args(image, **options))
-        click.echo(f"Created task {task.id}", err=True)
-        if no_wait:
-            click.echo(f"Continue with: wan-i2v wait {task.id}", err=True)
-            _emit(as_json, task_dict(task), task.id)
-            return
-        with resumable(task.id, output):
-            done = client.wait(task, timeout=timeout, on_status=Progress())
-        path = client.download(done, output, overwrite=overwrite)
-        _emit(as_json, task_dict(done, path=str(path)), str(path))
+# --- Running a command ---------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def reporting(run: Run) -> Iterator[Run]:
+    """Every way a command ends becomes a message and an exit code, never a traceback."""
+    try:
+        yield run
+    except (Exception, KeyboardInterrupt) as error:
+        if isinstance(error, click.exceptions.ClickException | click.exceptions.Exit):
+            raise
+        raise SystemExit(run.fail(error)) from None
+
+
+def _client(where: Where) -> Client:
+    return Client(base_url=where.base_url, site=where.site)
 
 
 @contextlib.contextmanager
@@ -233,29 +124,85 @@ def _sandbox_client() -> Iterator[Client]:
             'The sandbox needs the "sandbox" extra: pip install "wan-i2v[sandbox]"'
         ) from None
     with serve(SandboxConfig(task_seconds=2.0)) as running:
-        click.echo(f"Using the offline sandbox at {running.url} (no API key, no cost)", err=True)
+        say(f"Using the offline sandbox at {running.url} (no API key, no cost)")
         with Client(base_url=running.url, api_key=SANDBOX_KEY) as client:
             yield client
 
 
-def _emit(as_json: bool, data: dict[str, Any], human: str) -> None:
-    click.echo(json.dumps(data) if as_json else human)
+def command(function: F) -> F:
+    """Pass the command's ``Where`` in; keyword names stay those of its options."""
+
+    @functools.wraps(function)
+    @click.pass_context
+    def wrapper(ctx: click.Context, /, *args: Any, **kwargs: Any) -> Any:
+        return function(ctx.obj, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+# --- The commands --------------------------------------------------------------------------
+
+
+@cli.command()
+@create_fields
+@OUTPUT
+@OVERWRITE
+@click.option("--no-wait", is_flag=True, help="Create the task, print its id, and exit.")
+@TIMEOUT
+@click.option("--sandbox", is_flag=True, help="Use the offline sandbox instead of the API.")
+@JSON
+@command
+def generate(
+    where: Where,
+    /,
+    output: Path | None,
+    overwrite: bool,
+    no_wait: bool,
+    timeout: float,
+    sandbox: bool,
+    as_json: bool,
+    **fields: Any,
+) -> None:
+    """Create a video from IMAGE (a path or an http(s) URL), wait for it and download it."""
+    where = Where(where.base_url, where.site, sandbox=sandbox)
+    run = Run(as_json=as_json, where=where, output=output, overwrite=overwrite)
+    with reporting(run), contextlib.ExitStack() as stack:
+        client = stack.enter_context(_sandbox_client() if sandbox else _client(where))
+        if no_wait:
+            run.creating()
+            task = client.create(**given(fields))
+            run.created(task)
+            say(f"Continue with: {run.finish_command(task.id)}")
+            run.emit(task_dict(task), task.id)
+            return
+        with Progress(run) as progress:
+            path = client.generate(
+                output=output,
+                overwrite=overwrite,
+                timeout=timeout,
+                before_create=run.creating,
+                on_created=run.created,
+                on_status=progress,
+                **given(fields),
+            )
+        assert run.last is not None
+        run.emit(task_dict(run.last, path=str(path)), str(path))
 
 
 @cli.command()
 @click.argument("task_id")
 @JSON
-@click.pass_context
-@handled
-def status(ctx: click.Context, task_id: str, as_json: bool) -> None:
+@command
+def status(where: Where, /, task_id: str, as_json: bool) -> None:
     """Show a task's current status."""
-    with _client(ctx) as client:
+    run = Run(as_json=as_json, where=where)
+    with reporting(run), _client(where) as client:
         task = client.get(task_id)
-    human = f"{task.id}: {task.status}"
-    if task.error is not None:
-        human += f" ({task.error.code}: {task.error.title}: {task.error.detail})"
-    human += "".join(f"\n  {url}" for url in task.videos)
-    _emit(as_json, task_dict(task), human)
+        human = f"{task.id}: {task.status}"
+        if task.error is not None:
+            human += f" ({task.error.code}: {task.error.title}: {task.error.detail})"
+        human += "".join(f"\n  {url}" for url in task.videos)
+        run.emit(task_dict(task), human)
 
 
 @cli.command()
@@ -265,10 +212,10 @@ def status(ctx: click.Context, task_id: str, as_json: bool) -> None:
 @click.option("--no-download", is_flag=True, help="Only wait; print the video URL.")
 @TIMEOUT
 @JSON
-@click.pass_context
-@handled
+@command
 def wait(
-    ctx: click.Context,
+    where: Where,
+    /,
     task_id: str,
     output: Path | None,
     overwrite: bool,
@@ -277,13 +224,16 @@ def wait(
     as_json: bool,
 ) -> None:
     """Wait for a task to finish, then download its video (resumes an interrupted wait)."""
-    with _client(ctx) as client, resumable(task_id, output):
-        done = client.wait(task_id, timeout=timeout, on_status=Progress())
+    run = Run(as_json=as_json, where=where, output=output, overwrite=overwrite, known_id=task_id)
+    with reporting(run), _client(where) as client:
+        with Progress(run) as progress:
+            done = client.wait(task_id, timeout=timeout, on_status=progress)
+        run.task = done
         if no_download:
-            _emit(as_json, task_dict(done), "\n".join(done.videos))
+            run.emit(task_dict(done), "\n".join(done.videos))
             return
         path = client.download(done, output, overwrite=overwrite)
-    _emit(as_json, task_dict(done, path=str(path)), str(path))
+        run.emit(task_dict(done, path=str(path)), str(path))
 
 
 @cli.command()
@@ -291,37 +241,38 @@ def wait(
 @OUTPUT
 @OVERWRITE
 @JSON
-@click.pass_context
-@handled
+@command
 def download(
-    ctx: click.Context, task_id: str, output: Path | None, overwrite: bool, as_json: bool
+    where: Where, /, task_id: str, output: Path | None, overwrite: bool, as_json: bool
 ) -> None:
-    """Download the video of a finished task."""
-    with _client(ctx) as client:
+    """Download the video of a finished task (a fresh link is fetched)."""
+    run = Run(as_json=as_json, where=where, output=output, overwrite=overwrite, known_id=task_id)
+    with reporting(run), _client(where) as client:
         task = client.get(task_id)
+        run.task = task
         path = client.download(task, output, overwrite=overwrite)
-    _emit(as_json, task_dict(task, path=str(path)), str(path))
+        run.emit(task_dict(task, path=str(path)), str(path))
 
 
 @cli.command()
-@click.argument("image")
-@request_options
-@handled
-def check(image: str, as_json: bool, **options: Any) -> None:
+@create_fields
+@JSON
+@command
+def check(where: Where, /, as_json: bool, **fields: Any) -> None:
     """Validate a request offline and print the body that would be sent (nothing is sent)."""
-    body = build_create_request(
-        **_request_args(image, **options), duration=c.DEFAULT_DURATION, extra_body=None
-    ).to_dict()
-    images = {
-        field: _describe_image(body[field]) for field in ("image", "last_frame") if field in body
-    }
-    shown = json.loads(describe_body(json.dumps(body).encode(), limit=10**9))
-    if as_json:
-        click.echo(json.dumps({"valid": True, "body": shown, "images": images}))
-        return
-    for field, info in images.items():
-        click.echo(f"{field}: {info}", err=True)
-    click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
+    run = Run(as_json=as_json, where=where)
+    with reporting(run):
+        body = build_create_request(given(fields)).to_dict()
+        images = {
+            name: _describe_image(body[name]) for name in ("image", "last_frame") if name in body
+        }
+        shown = json.loads(describe_body(json.dumps(body).encode(), limit=10**9))
+        if as_json:
+            click.echo(json.dumps({"valid": True, "body": shown, "images": images}))
+            return
+        for name, info in images.items():
+            say(f"{name}: {info}")
+        click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
 
 
 def _describe_image(value: str) -> dict[str, Any] | str:

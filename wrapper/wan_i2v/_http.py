@@ -1,0 +1,214 @@
+"""The two httpx clients and the one object that holds the key.
+
+- The **API client** carries the base URL, the ``ApiKeyAuth`` and the User-Agent. Nothing else
+  has the key: the generated client is used only for its request builders and parsers
+  (spec/DECISIONS.md, D14), so its ``AuthenticatedClient`` (an attrs class whose repr shows
+  ``token=``) is never made.
+- The **video client** carries no credentials at all: the key stays off the video host because
+  that client never had it, not because a header is removed afterwards.
+
+A user's own ``http_client`` (proxies, custom transports) is *used, never modified*: both of
+our clients send through it (``SendThrough``), so its transport carries every request while its
+base URL, headers, hooks and auth stay exactly as they were.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from ._errors import ConfigurationError
+from ._logging import log_request, log_response
+from ._translate import ACCEPT_ENCODING
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+USER_AGENT = f"wan-i2v/{__version__} (python-httpx/{httpx.__version__})"
+
+
+class ApiKeyAuth(httpx.Auth):
+    """``Authorization: Bearer <key>`` on requests to the API's origin, and on nothing else.
+
+    The one object that holds the key; its repr masks it, so no repr of anything the client
+    holds (and no traceback formatted with locals) can show it.
+    """
+
+    __slots__ = ("_header", "_origin")
+
+    def __init__(self, key: str, *, base_url: str) -> None:
+        self._header = f"Bearer {check_api_key(key)}"
+        self._origin = _origin(httpx.URL(base_url))
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        # Only the API's own origin: a redirect or an absolute URL elsewhere goes without it.
+        if _origin(request.url) == self._origin:
+            request.headers["Authorization"] = self._header
+        yield request
+
+    def __repr__(self) -> str:
+        return "ApiKeyAuth(key='***')"
+
+    def __reduce__(self) -> Any:
+        raise TypeError("ApiKeyAuth holds an API key and cannot be pickled")
+
+
+def check_api_key(raw: str) -> str:
+    """The key as it goes on the wire: surrounding whitespace stripped (keys read from files end
+    in a newline); anything else outside visible ASCII refused, never echoed.
+
+    Raises:
+        ConfigurationError: the key is empty or holds a character that cannot be in a key.
+    """
+    key = raw.strip()
+    if not key:
+        raise ConfigurationError("The API key is empty: set MULEROUTER_API_KEY to your key.")
+    for position, char in enumerate(key):
+        if not "!" <= char <= "~":
+            # Name the character's kind and place, never the key: it would land in logs.
+            raise ConfigurationError(
+                f"The API key holds {_describe_char(char)} at position {position + 1} of "
+                f"{len(key)}; a key is visible ASCII only. Copy it again (two keys pasted "
+                "together, or a quote or space picked up on the way?)."
+            )
+    return key
+
+
+def _describe_char(char: str) -> str:
+    names = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab", " ": "a space"}
+    if char in names:
+        return names[char]
+    if char == "\0":
+        return "a NUL byte"
+    return f"the non-ASCII or control character U+{ord(char):04X}"
+
+
+def display_url(url: str | httpx.URL) -> str:
+    """A URL fit to print: a password in it is shown as ``***``."""
+    parsed = httpx.URL(url)
+    if not parsed.password:
+        return str(url)
+    return str(parsed.copy_with(password="***"))  # noqa: S106  # a mask, not a password
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return (url.scheme, url.host, url.port)
+
+
+# --- Sending through a user's client -------------------------------------------------------
+
+
+class SendThrough(httpx.BaseTransport):
+    """A transport that hands each request to a user's ``httpx.Client`` as it is.
+
+    ``send`` applies neither its base URL nor its headers (those are merged by
+    ``build_request``, which we never call on it); redirects and auth stay with our client.
+    Closing this transport leaves the user's client open: it stays theirs.
+    """
+
+    def __init__(self, client: httpx.Client) -> None:
+        self._client = client
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._client.send(request, stream=True, follow_redirects=False, auth=None)
+
+
+class AsyncSendThrough(httpx.AsyncBaseTransport):
+    """``SendThrough`` for a user's ``httpx.AsyncClient``."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._client.send(request, stream=True, follow_redirects=False, auth=None)
+
+
+# --- Building the two clients --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSettings:
+    """What the two httpx clients are built from."""
+
+    base_url: str
+    auth: ApiKeyAuth
+    timeout: float
+
+
+def _api_args(settings: ClientSettings, hooks: dict[str, list[Any]]) -> dict[str, Any]:
+    return {
+        "event_hooks": hooks,  # logging only: they see the request as sent, key redacted
+        "base_url": settings.base_url,
+        "auth": settings.auth,
+        "headers": {"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING},
+        "timeout": httpx.Timeout(settings.timeout),
+        "follow_redirects": False,  # an API redirect is an answer to report, not to chase
+    }
+
+
+def _video_args(settings: ClientSettings, hooks: dict[str, list[Any]]) -> dict[str, Any]:
+    # No base URL, no auth: a video URL must be absolute, and nothing here knows the key.
+    return {
+        "event_hooks": hooks,
+        "headers": {"User-Agent": USER_AGENT},
+        "timeout": httpx.Timeout(settings.timeout),
+        "follow_redirects": True,  # signed object-storage URLs redirect
+    }
+
+
+def sync_clients(
+    settings: ClientSettings, user: httpx.Client | None
+) -> tuple[httpx.Client, httpx.Client]:
+    """The API client and the video client, sending through ``user`` when given."""
+    if user is not None and not isinstance(user, httpx.Client):
+        raise ConfigurationError(f"http_client must be an httpx.Client, got {type(user).__name__}")
+    transport = None if user is None else SendThrough(user)
+    return (
+        httpx.Client(**_api_args(settings, _sync_log_hooks()), transport=transport),
+        httpx.Client(**_video_args(settings, _sync_log_hooks()), transport=transport),
+    )
+
+
+def async_clients(
+    settings: ClientSettings, user: httpx.AsyncClient | None
+) -> tuple[httpx.AsyncClient, httpx.AsyncClient]:
+    """The async API client and video client, sending through ``user`` when given."""
+    if user is not None and not isinstance(user, httpx.AsyncClient):
+        raise ConfigurationError(
+            f"http_client must be an httpx.AsyncClient, got {type(user).__name__}"
+        )
+    transport = None if user is None else AsyncSendThrough(user)
+    return (
+        httpx.AsyncClient(**_api_args(settings, _async_log_hooks()), transport=transport),
+        httpx.AsyncClient(**_video_args(settings, _async_log_hooks()), transport=transport),
+    )
+
+
+def _sync_log_hooks() -> dict[str, list[Any]]:
+    return {"request": [log_request], "response": [log_response]}
+
+
+def _async_log_hooks() -> dict[str, list[Any]]:
+    async def on_request(request: httpx.Request) -> None:
+        log_request(request)
+
+    async def on_response(response: httpx.Response) -> None:
+        log_response(response)
+
+    return {"request": [on_request], "response": [on_response]}
+
+
+__all__ = [
+    "USER_AGENT",
+    "ApiKeyAuth",
+    "AsyncSendThrough",
+    "ClientSettings",
+    "SendThrough",
+    "async_clients",
+    "check_api_key",
+    "display_url",
+    "sync_clients",
+]

@@ -1,0 +1,156 @@
+"""The one boundary where what the layer below gives us becomes ours.
+
+Requests are built by the generated endpoint modules (``_get_kwargs``) and answers parsed by
+the generated models (``TaskResponse.from_dict``); the I/O between is ours (spec/DECISIONS.md,
+D14), so that every request gets its own timeout from a deadline, and no body is read past a
+cap. Here:
+
+- ``BodyReader``: the body of an API answer, decoded and capped at ``BODY_CAP`` bytes (a
+  300 MB error page or a gzip bomb costs at most that much);
+- ``task_or_error``: a ``Task`` from a success, our typed ``APIStatusError`` from an error;
+- ``UnreadableAnswer``: a success whose body is not a task (the policies decide what that
+  means: ``CreateOutcomeUnknownError`` on create, ``APIResponseValidationError`` elsewhere).
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import Any
+
+import httpx
+
+from wan_i2v_openapi.api.generation import create_generation_task, get_generation_task
+from wan_i2v_openapi.models.create_generation_task_request import CreateGenerationTaskRequest
+from wan_i2v_openapi.models.task_response import TaskResponse
+
+from ._errors import make_status_error
+from ._task import Task
+
+BODY_CAP = 1 << 20  # bytes of decoded body kept from any API answer
+CHUNK = 1 << 16
+# Only encodings we can decode under a cap: httpx would add br/zstd when those are installed.
+ACCEPT_ENCODING = "gzip, deflate"
+# What the generated parsers and json raise on a body that is not what the spec says.
+PARSE_ERRORS = (KeyError, ValueError, TypeError, AttributeError, RecursionError)
+
+
+class UnreadableAnswer(Exception):
+    """A success status whose body is not a task (or no success status at all)."""
+
+    def __init__(self, reason: str, *, status_code: int) -> None:
+        self.reason = reason
+        self.status_code = status_code
+        super().__init__(reason)
+
+
+def create_request(body: CreateGenerationTaskRequest) -> dict[str, Any]:
+    """The create POST's arguments for ``httpx.Client.build_request``, from the generated code."""
+    return create_generation_task._get_kwargs(body=body)
+
+
+def get_request(task_id: Any) -> dict[str, Any]:
+    """The status GET's arguments, from the generated code."""
+    return get_generation_task._get_kwargs(task_id)
+
+
+class BodyReader:
+    """Collects a streamed body, decoded, up to ``BODY_CAP`` bytes; the rest is discarded.
+
+    Decoding is done here rather than by httpx so that a compressed body is never inflated
+    past the cap (``zlib``'s ``max_length``). Feed it raw chunks; ``full`` says to stop reading.
+    """
+
+    def __init__(self, response: httpx.Response, cap: int = BODY_CAP) -> None:
+        self._cap = cap
+        self._parts: list[bytes] = []
+        self._size = 0
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        self._inflate: Any = None
+        self.undecodable = False
+        if encoding in ("gzip", "x-gzip"):
+            self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._inflate = zlib.decompressobj()
+        elif encoding not in ("", "identity"):
+            self.undecodable = True
+        self.full = self.undecodable
+
+    def feed(self, raw: bytes) -> None:
+        if self.full:
+            return
+        room = self._cap - self._size
+        try:
+            data = raw[:room] if self._inflate is None else self._inflate.decompress(raw, room)
+        except zlib.error:
+            self.undecodable = self.full = True
+            return
+        self._parts.append(data)
+        self._size += len(data)
+        self.full = self._size >= self._cap
+
+    @property
+    def content(self) -> bytes:
+        return b"".join(self._parts)
+
+
+def task_or_error(response: httpx.Response, body: bytes) -> Task:
+    """Our ``Task`` from an API answer whose body (capped) has been read.
+
+    Raises:
+        APIStatusError: the matching subclass, for an error status.
+        UnreadableAnswer: a success whose body is not a task envelope.
+    """
+    status = response.status_code
+    if status >= 400:
+        raise make_status_error(response, body)
+    if not 200 <= status < 300:
+        raise UnreadableAnswer(f"unexpected status {status}", status_code=status)
+    try:
+        data = _tolerant(json.loads(body))
+        # Any 2xx with a task envelope is a task (202 documented; 200/201 on create, D8).
+        parsed = TaskResponse.from_dict(data)
+        return Task.from_generated(parsed, request_id=response.headers.get("traceparent"))
+    except PARSE_ERRORS as exc:
+        raise UnreadableAnswer(describe(exc), status_code=status) from exc
+
+
+def _tolerant(data: Any) -> Any:
+    """Odd but meaningful task bodies made readable: a failed task is failed whatever its
+    ``error`` looks like (an object, a string, missing, or ``error_code`` beside it)."""
+    if not isinstance(data, dict) or not isinstance(data.get("task_info"), dict):
+        return data
+    info = dict(data["task_info"])
+    error = info.get("error")
+    if error is not None and not isinstance(error, dict):
+        error = {"detail": str(error)[:500]} if error != "" else {}
+    code = info.pop("error_code", None)
+    if code is not None:
+        error = dict(error or {})
+        error.setdefault("code", code)
+    if isinstance(error, dict):
+        error = {
+            key: value
+            for key, value in error.items()
+            if key not in ("code", "error_code") or _is_int(value)
+        }
+        if not isinstance(error.get("title", ""), str):
+            error["title"] = str(error["title"])
+        if not isinstance(error.get("detail", ""), str):
+            error["detail"] = str(error["detail"])
+        info["error"] = error
+    elif "error" in info:
+        del info["error"]
+    return {**data, "task_info": info}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def describe(exc: BaseException) -> str:
+    """``Type: message`` of an exception from below, for our messages."""
+    text = str(exc)
+    if isinstance(exc, RecursionError):
+        text = "nested too deeply"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -1,0 +1,236 @@
+"""What the command line shows: one JSON shape per task, one progress display, one way to
+report a failure (with the task id and the command that finishes the job)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import click
+
+from .._errors import (
+    ConfigurationError,
+    OutputExistsError,
+    TaskFailedError,
+    ValidationError,
+    WaitTimeoutError,
+    WanI2VError,
+)
+from .._http import display_url
+from .._task import Task
+
+# Errors that mean "the command was used wrongly": nothing was paid for.
+USAGE_ERRORS = (ValidationError, ConfigurationError)
+EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 2, 130, 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into the same path as Ctrl-C: temporary files are removed on the way."""
+
+
+def task_dict(task: Task, **extra: Any) -> dict[str, Any]:
+    """The one JSON shape of a task on the command line (``task_id`` and ``phase`` always)."""
+    data: dict[str, Any] = {
+        "task_id": task.id,
+        "status": task.status,
+        "phase": task.phase.value,
+        "created_at": task.created_at.isoformat(),
+        "updated_at": task.updated_at.isoformat(),
+        "videos": list(task.videos),
+        "request_id": task.request_id,
+    }
+    if task.error is not None:
+        data["error"] = {
+            "code": task.error.code,
+            "title": task.error.title,
+            "detail": task.error.detail,
+        }
+    data.update(extra)
+    return data
+
+
+@dataclass
+class Where:
+    """How this run reached the API, so that a printed command goes to the same place."""
+
+    base_url: str | None = None
+    site: str | None = None
+    sandbox: bool = False
+
+    def prefix(self) -> list[str]:
+        words = ["wan-i2v"]
+        if self.base_url:
+            words += ["--base-url", display_url(self.base_url)]
+        if self.site:
+            words += ["--site", self.site]
+        return words
+
+    @property
+    def masked(self) -> bool:
+        return bool(self.base_url) and display_url(self.base_url or "") != self.base_url
+
+
+@dataclass
+class Run:
+    """One command's run: what it has done so far, and how to report its end.
+
+    ``stage`` is where a Ctrl-C lands: "checking" (nothing sent), "creating" (the POST is in
+    flight: a task may exist), "created" (``task`` exists and may be billed).
+    """
+
+    as_json: bool
+    where: Where
+    output: Path | None = None
+    overwrite: bool = False
+    stage: str = "checking"
+    known_id: str | None = None  # a task named on the command line (wait, download)
+    task: Task | None = None
+    last: Task | None = None
+    _line_open: bool = field(default=False, repr=False)
+
+    def creating(self, _body: object = None) -> None:
+        self.stage = "creating"
+
+    def created(self, task: Task) -> None:
+        self.stage, self.task, self.last = "created", task, task
+        say(f"Created task {task.id}")
+
+    @property
+    def task_id(self) -> str | None:
+        return self.task.id if self.task else self.known_id
+
+    def finish_command(self, task_id: str) -> str:
+        words = [*self.where.prefix(), "wait", task_id]
+        if self.output is not None:
+            words += ["-o", str(self.output)]
+        if self.overwrite:
+            words.append("--overwrite")
+        return shlex.join(words)
+
+    def emit(self, data: dict[str, Any], human: str) -> None:
+        click.echo(json.dumps(data) if self.as_json else human)
+
+    def fail(self, error: BaseException) -> int:
+        """Report how the run ended and return the exit code; never a traceback."""
+        task_id = self.task_id or getattr(error, "task_id", None)
+        if isinstance(error, KeyboardInterrupt):
+            code = EXIT_TERMINATED if isinstance(error, Terminated) else EXIT_INTERRUPTED
+            kind, message = "Interrupted", self._interrupted_message(task_id)
+        elif isinstance(error, WanI2VError):
+            # Exit 2: the command was used wrongly and this run paid for nothing.
+            paid_here = self.task is not None and self.known_id is None
+            usage = isinstance(error, (*USAGE_ERRORS, OutputExistsError)) and not paid_here
+            code = EXIT_USAGE if usage else EXIT_FAILURE
+            kind, message = type(error).__name__, str(error)
+        else:  # an OSError from our own writing, say
+            code, kind = EXIT_FAILURE, type(error).__name__
+            message = str(error) or kind
+        lines = [f"error: {message}"]
+        if task_id and not isinstance(error, KeyboardInterrupt):
+            lines.append(self._finish_hint(task_id, error))
+        payload: dict[str, Any] = {"task_id": task_id, "error": kind, "message": message}
+        if isinstance(error, TaskFailedError):
+            payload.update(code=error.code, title=error.title, detail=error.detail)
+        if isinstance(error, WaitTimeoutError):
+            payload.update(status=error.last_status)
+        if self.last is not None:
+            payload.update(status=self.last.status, phase=self.last.phase.value)
+        if task_id and not self.where.sandbox and not isinstance(error, TaskFailedError):
+            payload["finish_with"] = self.finish_command(task_id)
+        if self.as_json:
+            click.echo(json.dumps(payload))
+        say("\n".join(line for line in lines if line))
+        return code
+
+    def _finish_hint(self, task_id: str, error: BaseException) -> str:
+        if isinstance(error, TaskFailedError):
+            return ""
+        if self.where.sandbox:
+            return f"Task {task_id} lived in the sandbox, which ended with this command."
+        hint = f"Task {task_id} may be billed. Finish it with: {self.finish_command(task_id)}"
+        if self.where.masked:
+            hint += "\n(The password in the base URL is masked: pass it as MULEROUTER_BASE_URL.)"
+        return hint
+
+    def _interrupted_message(self, task_id: str | None) -> str:
+        if self.where.sandbox:
+            gone = f" Task {task_id} lived in the sandbox and is gone." if task_id else ""
+            return f"Interrupted.{gone} Nothing was billed."
+        if task_id:
+            hint = self._finish_hint(task_id, KeyboardInterrupt())
+            return f"Interrupted. Task {task_id} is still running on the server. {hint}"
+        if self.stage == "creating":
+            return (
+                "Interrupted while the create request was in flight: a task may exist and be "
+                "billed. Check your MuleRouter tasks before creating it again."
+            )
+        return "Interrupted. Nothing was sent."
+
+
+def say(text: str) -> None:
+    """A line for people, on stderr (stdout is for results and --json)."""
+    if text:
+        click.echo(text, err=True)
+
+
+class Progress:
+    """The status and the elapsed time while waiting, on stderr.
+
+    On a terminal, one line rewritten in place, its clock ticking every second from a timer
+    thread; elsewhere (logs, CI), one line per change of status. Leaving it ends the line,
+    so whatever is printed next (an error included) starts on a line of its own.
+    """
+
+    def __init__(self, run: Run, *, tty: bool | None = None) -> None:
+        self._run = run
+        self._tty = sys.stderr.isatty() if tty is None else tty
+        self._started = time.monotonic()
+        self._status = "waiting"
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._drawn = False
+        self._ticker: threading.Thread | None = None
+
+    def __enter__(self) -> Self:
+        if self._tty:
+            self._ticker = threading.Thread(target=self._tick, name="wan-i2v-progress", daemon=True)
+            self._ticker.start()
+        return self
+
+    def __call__(self, task: Task) -> None:
+        self._run.last = task
+        self._status = f"task {task.id}: {task.status}"
+        self._draw(changed=True)
+
+    def _tick(self) -> None:
+        while not self._stop.wait(1.0):
+            self._draw(changed=False)
+
+    def _draw(self, *, changed: bool) -> None:
+        line = f"[{time.monotonic() - self._started:5.0f} s] {self._status}"
+        with self._lock:
+            if self._tty:
+                click.echo(f"\r{line}\x1b[K", err=True, nl=False)
+                self._drawn = True
+            elif changed:
+                click.echo(line, err=True)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
+        with self._lock:
+            if self._drawn:
+                click.echo("", err=True)
