@@ -115,7 +115,6 @@ def test_create_answers_202_as_the_spec_says(sandbox: Any) -> None:
         ({"negative_prompt": "x" * 501}, "negative_prompt"),
         ({"prompt_extend": "yes"}, "prompt_extend"),
         ({"prompt": None}, "prompt"),
-        ({"image": "data:image/png;base64,@@@"}, "image"),
     ],
 )
 def test_invalid_body_is_400_naming_the_field(
@@ -127,8 +126,8 @@ def test_invalid_body_is_400_naming_the_field(
     body = {k: v for k, v in body.items() if v is not None}
     response = call(client, "POST", API, json=body)
     assert response.status_code == 400
-    assert response.json()["field"] == field
-    assert field in response.json()["detail"]
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+    assert response.json()["detail"].startswith(f"{field}: ")
     response_validator("ErrorBody").validate(response.json())
     assert state.tasks_created == 0
 
@@ -140,7 +139,7 @@ def test_missing_required_field_is_400(sandbox: Any, missing: str) -> None:
     body = {k: v for k, v in VALID.items() if k != missing}
     response = call(client, "POST", API, json=body)
     assert response.status_code == 400
-    assert response.json()["field"] == missing
+    assert response.json()["errors"] == [{"field": missing, "message": "is required"}]
 
 
 def test_not_json_is_400(sandbox: Any) -> None:

@@ -311,33 +311,26 @@ def _describe_image(value: str) -> dict[str, Any] | str:
     show_default=True,
     help="Status words.",
 )
-def sandbox_command(
-    host: str,
-    port: int,
-    task_seconds: float,
-    fail_rate: float,
-    error_rate: float,
-    rate_limit: float | None,
-    api_key: str | None,
-    vocabulary: str,
-) -> None:
+@click.option("--seed", type=int, help="Seed of the fail and error rates, for repeatable runs.")
+@click.option(
+    "--max-tasks",
+    type=int,
+    default=100_000,
+    show_default=True,
+    help="Tasks kept; the oldest are forgotten beyond it.",
+)
+@click.option(
+    "--task-ttl",
+    type=float,
+    default=86_400.0,
+    show_default=True,
+    help="Seconds a task is kept after its creation.",
+)
+def sandbox_command(**options: Any) -> None:
     """Run the offline sandbox that plays the API (needs the "sandbox" extra)."""
     try:
-        from ..sandbox import SandboxConfig, run
-    except ImportError:
-        click.echo(
-            'The sandbox needs the "sandbox" extra: pip install "wan-i2v[sandbox]"', err=True
-        )
+        from ..sandbox._run import command
+    except ImportError as error:
+        click.echo(str(error), err=True)
         raise SystemExit(2) from None
-    try:
-        config = SandboxConfig(
-            api_key=api_key,
-            task_seconds=task_seconds,
-            fail_rate=fail_rate,
-            error_rate=error_rate,
-            rate_limit=rate_limit,
-            vocabulary="new" if vocabulary == "new" else "classic",
-        )
-        run(config, host=host, port=port)
-    except ValueError as error:
-        raise click.UsageError(str(error)) from error
+    raise SystemExit(command(**options))

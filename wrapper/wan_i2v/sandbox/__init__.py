@@ -8,8 +8,17 @@ plays configurable faults. Needs the ``sandbox`` extra: ``pip install "wan-i2v[s
         client = wan_i2v.Client(base_url=sandbox.url, api_key="test")
 """
 
-from ._http import create_app
-from ._run import RunningSandbox, run, serve
-from ._state import SandboxConfig, SandboxState
+try:
+    from ._http import create_app
+    from ._run import RunningSandbox, run, serve
+    from ._state import SandboxConfig, SandboxState
+except ModuleNotFoundError as exc:  # a dependency of the extra, not one of our modules
+    if exc.name is None or exc.name.startswith("wan_i2v"):
+        raise
+    raise ImportError(
+        f"wan_i2v.sandbox needs the sandbox extra ({exc.name} is not installed): "
+        'pip install "wan-i2v[sandbox]"',
+        name=exc.name,
+    ) from exc
 
 __all__ = ["RunningSandbox", "SandboxConfig", "SandboxState", "create_app", "run", "serve"]

@@ -1,22 +1,30 @@
-"""The sandbox's HTTP face: the two API operations of the spec and the video files."""
+"""The sandbox's HTTP face: the two API operations of the spec and the video files.
+
+The paths and the status words come from the spec the sandbox loads; every refusal has the
+one error-body shape (``_refusal``).
+"""
 
 from __future__ import annotations
 
-import json
+import logging
 import secrets
-import uuid
-from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ._check import request_problem
+from ._body import BodyRefused, ClientDisconnect, read_body
+from ._check import BodyError, parse_body, request_problems
+from ._from_spec import CREATE_OPERATION, GET_OPERATION, image_rules, operation_path
+from ._images import judge
 from ._mp4 import video_bytes, video_for
-from ._state import SandboxConfig, SandboxState
+from ._refusal import Problem, refusal
+from ._state import SandboxConfig, SandboxState, normal_task_id
 
-API = "/vendors/alibaba/v1/wan2.2-i2v-plus/generation"
+logger = logging.getLogger("wan_i2v.sandbox")
+CLIENT_CLOSED = 499  # never seen by anyone: the client is gone; nginx's word for it
 
 
 def create_app(
@@ -26,91 +34,102 @@ def create_app(
     state = state or SandboxState(config or SandboxConfig())
 
     async def create(request: Request) -> Response:
-        if (refusal := _gate(request, state, "create")) is not None:
-            return refusal
+        if (refused := _gate(request, state, "create")) is not None:
+            return refused
         try:
-            body = json.loads(await request.body())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return _error(400, "body: not valid JSON", field="body")
-        if (problem := request_problem(body)) is not None:
-            field, message = problem
-            return _error(400, message, field=field)
-        video, failure = video_for(body.get("image"))
-        task = state.create_task(video, failure=failure)
+            body = parse_body(await read_body(request))
+        except BodyRefused as exc:
+            return exc.response
+        except BodyError as exc:
+            return refusal(400, [exc.problem])
+        except ClientDisconnect:
+            logger.debug("a client hung up during its upload to %s", request.url.path)
+            return Response(status_code=CLIENT_CLOSED)
+        if problems := request_problems(body):
+            return refusal(400, problems)
+        verdicts = {name: judge(name, body.get(name)) for name in image_rules()}
+        failure = next((v.failure for v in verdicts.values() if v.failure), None)
+        task = state.create_task(video_for(verdicts["image"].size), failure=failure)
         fault = state.take_fault("create", after_create=True)
         if fault is not None:
-            return _error(
+            return refusal(
                 fault.status,
-                "injected fault after the task was created",
+                detail="injected fault after the task was created",
                 retry_after=fault.retry_after,
             )
         return JSONResponse(state.describe(task, _base(request)), status_code=202)
 
     async def get(request: Request) -> Response:
-        if (refusal := _gate(request, state, "get")) is not None:
-            return refusal
+        if (refused := _gate(request, state, "get")) is not None:
+            return refused
         task_id = request.path_params["task_id"]
-        try:
-            uuid.UUID(task_id)
-        except ValueError:
-            return _error(400, f"task_id: {task_id!r} is not a UUID", field="task_id")
-        task = state.tasks.get(task_id)
+        task = state.task(task_id)
         if task is None:
-            return _error(404, f"task {task_id} not found")
+            return _unknown(state, task_id)
         return JSONResponse(state.describe(task, _base(request)))
 
     async def video(request: Request) -> Response:
-        state.requests.append(("GET", request.url.path))
+        state.record("GET", request.url.path)
         if "authorization" in request.headers:
             state.file_requests_with_auth += 1
-        task = state.tasks.get(request.path_params["task_id"])
+        task = state.task(request.path_params["task_id"])
         if task is None:
-            return Response(status_code=404)
+            return refusal(404, [Problem("path", "no such video")])
         return Response(video_bytes(task.video), media_type="video/mp4")
+
+    async def not_routed(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)  # the only type this handler is registered for
+        field = "method" if exc.status_code == 405 else "path"
+        message = f"{request.method} {request.url.path}: {exc.detail}"
+        return refusal(exc.status_code, [Problem(field, message)], headers=exc.headers)
 
     app = Starlette(
         routes=[
-            Route(API, create, methods=["POST"]),
-            Route(API + "/{task_id}", get, methods=["GET"]),
+            Route(operation_path(CREATE_OPERATION), create, methods=["POST"]),
+            Route(operation_path(GET_OPERATION), get, methods=["GET"]),
             Route("/files/{task_id}.mp4", video, methods=["GET"]),
-        ]
+        ],
+        exception_handlers={HTTPException: not_routed},
     )
     app.state.sandbox = state
     return app
 
 
+def _unknown(state: SandboxState, task_id: str) -> Response:
+    if normal_task_id(task_id) is None:
+        return refusal(400, [Problem("task_id", f"{task_id[:80]!r} is not a UUID")])
+    return refusal(404, [Problem("task_id", f"no task {task_id}")])
+
+
 def _gate(request: Request, state: SandboxState, operation: str) -> Response | None:
     """What every API call passes first: records, auth, rate limit, scripted and random
     faults (in that order, so a 401 never hides behind a 503)."""
-    state.requests.append((request.method, request.url.path))
-    token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    expected = state.config.api_key
-    if (
-        not request.headers.get("authorization", "").startswith("Bearer ")
-        or not token
-        or (expected is not None and not secrets.compare_digest(token, expected))
-    ):
-        return _error(401, "missing or invalid bearer token")
+    state.record(request.method, request.url.path)
+    if (problem := _auth_problem(request, state.config.api_key)) is not None:
+        return refusal(401, [problem])
     if state.over_rate_limit():
-        return _error(429, "rate limit exceeded", retry_after=1)
+        return refusal(429, detail="rate limit exceeded", retry_after=1)
     fault = state.take_fault("create" if operation == "create" else "get")
     if fault is not None:
-        return _error(fault.status, "injected fault", retry_after=fault.retry_after)
+        return refusal(fault.status, detail="injected fault", retry_after=fault.retry_after)
     if (status := state.random_error()) is not None:
-        return _error(status, "random server error (error_rate)")
+        return refusal(status, detail="random server error (error_rate)")
     return None
 
 
-def _error(
-    status: int, detail: str, *, field: str | None = None, retry_after: float | None = None
-) -> JSONResponse:
-    body: dict[str, Any] = {"detail": detail}
-    if field is not None:
-        body["field"] = field
-    headers = {"traceparent": f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"}
-    if retry_after is not None:
-        headers["Retry-After"] = f"{retry_after:g}"
-    return JSONResponse(body, status_code=status, headers=headers)
+def _auth_problem(request: Request, expected: str | None) -> Problem | None:
+    """Why the Authorization header fails, or None. The scheme is case-insensitive
+    (RFC 9110 11.1); the token is compared as bytes, so any byte in it is a 401, not a 500."""
+    scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return Problem("Authorization", "a bearer token is required")
+    # Starlette decodes header bytes as latin-1: encoding back gives the bytes sent.
+    if expected is not None and not secrets.compare_digest(
+        token.encode("latin-1"), expected.encode("utf-8")
+    ):
+        return Problem("Authorization", "the bearer token is not the sandbox's key")
+    return None
 
 
 def _base(request: Request) -> str:
