@@ -117,3 +117,24 @@ def image_path(tmp_path: Path) -> Path:
     path = tmp_path / "input.png"
     Image.new("RGB", (640, 480), (30, 120, 200)).save(path)
     return path
+
+
+@pytest.fixture(params=["sync", "async"])
+def using(request: pytest.FixtureRequest) -> Any:
+    """Run ``call(client)`` on a fresh client of each kind, closed afterwards, the async one
+    inside a single event loop (real sockets cannot outlive their loop)."""
+
+    def run(call: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("api_key", KEY)
+        if request.param == "sync":
+            with wan_i2v.Client(**kwargs) as client:
+                return call(client)
+
+        async def main() -> Any:
+            async with wan_i2v.AsyncClient(**kwargs) as client:
+                result = call(client)
+                return await result if inspect.isawaitable(result) else result
+
+        return asyncio.run(main())
+
+    return run

@@ -23,12 +23,13 @@ from ._base import (
     has_local_image,
     task_uuid,
 )
-from ._constants import DEFAULT_DOWNLOAD_TIMEOUT, DEFAULT_WAIT_TIMEOUT, DOWNLOAD_CHUNK_BYTES
+from ._constants import DEFAULT_DOWNLOAD_TIMEOUT, DEFAULT_WAIT_TIMEOUT
 from ._deadline import Deadline
 from ._download import (
     PartialFile,
     VideoSource,
     check_deadline,
+    deadline_reported,
     task_id_of,
     video_error,
     video_source,
@@ -187,9 +188,8 @@ class AsyncClient(BaseClient):
 
     async def _send(self, kwargs: dict[str, Any], deadline: Deadline) -> Task:
         """One API request, its body read up to the cap, within the deadline."""
-        request = self._api.build_request(
-            **kwargs, timeout=deadline.request_timeout(self._settings.timeout)
-        )
+        budget = deadline.for_request(self._settings.timeout)
+        request = self._api.build_request(**kwargs, timeout=budget.timeout)
         response = await self._api.send(request, stream=True)
         try:
             reader = BodyReader(response)
@@ -197,7 +197,7 @@ class AsyncClient(BaseClient):
                 reader.feed(raw)
                 if reader.full:
                     break
-                if deadline.expired:
+                if budget.expired:  # httpx's timeouts are per read: a trickle never ends
                     raise httpx.ReadTimeout("the deadline passed while reading", request=request)
         finally:
             await response.aclose()
@@ -208,15 +208,18 @@ class AsyncClient(BaseClient):
         target = plan.target(source.default_name)
 
         async def once(deadline: Deadline) -> Path:
-            request = self._video.build_request(
-                "GET", source.url, timeout=deadline.request_timeout(self._settings.timeout)
-            )
+            # The whole body may take longer than one request's timeout; each read may not.
+            timeout = min(self._settings.timeout, max(deadline.remaining(), 0.5))
+            request = self._video.build_request("GET", source.url, timeout=timeout)
             response = await self._video.send(request, stream=True)
             try:
                 if response.status_code >= 400:
                     raise video_error(response, task_id=source.task_id)
-                with PartialFile(target, overwrite=plan.overwrite, task_id=source.task_id) as part:
-                    async for chunk in response.aiter_bytes(DOWNLOAD_CHUNK_BYTES):
+                with (
+                    PartialFile(target, overwrite=plan.overwrite, task_id=source.task_id) as part,
+                    deadline_reported(deadline, url=source.url, task_id=source.task_id),
+                ):
+                    async for chunk in response.aiter_bytes():
                         part.write(chunk)
                         check_deadline(deadline, url=source.url, task_id=source.task_id)
                     return part.commit(response)

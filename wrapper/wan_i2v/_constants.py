@@ -72,5 +72,4 @@ RUNNING_STATUSES: Final = frozenset({"processing", "running", "retrying"})
 SUCCESS_STATUSES: Final = frozenset({"completed", "succeeded"})
 FAILURE_STATUSES: Final = frozenset({"failed"})
 
-DOWNLOAD_CHUNK_BYTES: Final = 1 << 16
 DEFAULT_DOWNLOAD_TIMEOUT: Final = 600.0  # seconds for a whole download, retries included

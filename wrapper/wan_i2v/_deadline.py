@@ -9,8 +9,9 @@ from collections.abc import Callable
 
 import httpx
 
-# Below this, a request cannot even connect: give up instead of sending it.
-MIN_REQUEST_SECONDS = 0.05
+# The least time a request is given, even at the deadline: less would only turn a slow
+# answer into a timeout that hides what the server said.
+MIN_REQUEST_SECONDS = 0.5
 
 
 class Deadline:
@@ -36,9 +37,15 @@ class Deadline:
     def expired(self) -> bool:
         return self.remaining() <= 0
 
-    def request_timeout(self, per_request: float) -> httpx.Timeout:
-        """The timeout of one request: its own, shortened to what is left."""
-        return httpx.Timeout(max(MIN_REQUEST_SECONDS, min(per_request, self.remaining())))
+    def for_request(self, per_request: float) -> Deadline:
+        """The deadline of one request inside this one: its own timeout, shortened to what
+        is left, but never below ``MIN_REQUEST_SECONDS``."""
+        return Deadline(max(MIN_REQUEST_SECONDS, min(per_request, self.remaining())))
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        """This deadline as httpx's per-request timeout (each of connect, read, write, pool)."""
+        return httpx.Timeout(self.remaining())
 
     def cap_sleep(self, seconds: float) -> float:
         """A sleep that ends at the deadline at the latest."""

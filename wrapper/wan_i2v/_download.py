@@ -211,14 +211,27 @@ class PartialFile:
                 self._tmp.unlink()
 
 
-def check_deadline(deadline: Deadline, *, url: str, task_id: str | None) -> None:
+def check_deadline(
+    deadline: Deadline, *, url: str, task_id: str | None, slack: float = 0.0
+) -> None:
     """Between chunks: a download has one overall deadline, however slowly bytes arrive."""
-    if deadline.expired:
+    if deadline.remaining() <= slack:
         raise DownloadError(
             f"The video from {display_url(url)} did not finish within "
             f"{deadline.elapsed():.0f} s; nothing was written.",
             task_id=task_id,
         )
+
+
+@contextlib.contextmanager
+def deadline_reported(deadline: Deadline, *, url: str, task_id: str | None) -> Iterator[None]:
+    """A read timeout that ends at the download's deadline is the deadline, not the network."""
+    try:
+        yield
+    except httpx.TimeoutException:
+        if deadline.remaining() < 0.1:
+            check_deadline(deadline, url=url, task_id=task_id, slack=0.1)
+        raise
 
 
 def _declared_length(response: httpx.Response) -> int | None:

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 
 from ._constants import POLL_FIRST_DELAY, POLL_GROWTH, POLL_JITTER, POLL_MAX_DELAY, POLL_MIN_DELAY
-from ._deadline import Deadline
+from ._deadline import MIN_REQUEST_SECONDS, Deadline
 from ._errors import (
     APIResponseValidationError,
     APIStatusError,
@@ -98,30 +98,44 @@ class Waiter:
             self._delay = 0.0
 
     def next_delay(self) -> float:
-        """Seconds to sleep before the next status check (never past the deadline).
+        """Seconds to sleep before the next status check.
+
+        The first check always happens (``timeout=0`` looks once). After it, a check is made
+        only if it can be given ``MIN_REQUEST_SECONDS`` before the deadline: the last one is
+        moved earlier to fit, unless the server asked for the wait (``Retry-After``).
 
         Raises:
-            WaitTimeoutError: the deadline has passed and the task was looked at at least once.
+            WaitTimeoutError: no further check fits before the deadline.
         """
-        if self._looked and self.deadline.expired:
-            raise WaitTimeoutError(
-                task_id=self.task_id,
-                last_status=self._last_status,
-                waited=self.deadline.elapsed(),
-                last_failure=self._last_failure,
-            )
+        delay, asked_by_server = self._scheduled()
+        remaining = self.deadline.remaining()
+        if not self._looked:
+            self._looked = True
+            return min(delay, max(0.0, remaining - MIN_REQUEST_SECONDS))
+        if remaining - delay < MIN_REQUEST_SECONDS:
+            if asked_by_server or remaining < MIN_REQUEST_SECONDS:
+                raise WaitTimeoutError(
+                    task_id=self.task_id,
+                    last_status=self._last_status,
+                    waited=self.deadline.elapsed(),
+                    last_failure=self._last_failure,
+                )
+            delay = remaining - MIN_REQUEST_SECONDS
+        return delay
+
+    def _scheduled(self) -> tuple[float, bool]:
+        """The schedule's next delay (jittered, then grown for next time), or the server's
+        ``Retry-After`` when that is longer; and whether it was the server's."""
         delay = self._delay
         if self._fixed is None and delay > 0:
             delay *= 1 + POLL_JITTER * (2 * self._rng() - 1)
-        delay = max(delay, self._server_delay)
-        self._server_delay = 0.0
         self._delay = (
             self._fixed
             if self._fixed is not None
             else min(max(self._delay, POLL_FIRST_DELAY / POLL_GROWTH) * POLL_GROWTH, POLL_MAX_DELAY)
         )
-        self._looked = True
-        return self.deadline.cap_sleep(delay)
+        asked, self._server_delay = self._server_delay, 0.0
+        return (asked, True) if asked > delay else (delay, False)
 
     def observe(self, task: Task) -> None:
         """Take in a status check.

@@ -153,4 +153,21 @@ def describe(exc: BaseException) -> str:
     text = str(exc)
     if isinstance(exc, RecursionError):
         text = "nested too deeply"
+    if _refused(exc):
+        text = "connection refused"
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether a connection error was a refusal (the message of the async stack hides it)."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionRefusedError) or "refused" in str(seen).lower():
+            return True
+        group = getattr(seen, "exceptions", None)
+        if group and any(_refused(inner) for inner in group):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
