@@ -3,6 +3,7 @@ server could bill."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import jsonschema
@@ -358,3 +359,108 @@ def test_error_body_schema_requires_a_message() -> None:
     assert not check.is_valid({"field": "seed"})
     assert check.is_valid({"detail": "x", "errors": [{"field": "seed", "message": "m"}]})
     assert check.is_valid({"task_info": {"error": {"code": 4002}}})
+
+
+# --- The command --------------------------------------------------------------------------
+
+
+def _invoke(*args: str, env: dict[str, str] | None = None) -> Any:
+    from click.testing import CliRunner
+
+    from wan_i2v.cli._commands import cli
+
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+@pytest.fixture
+def scripted(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Route the command's check_contract to a scripted server; record what it was asked."""
+    import wan_i2v.contract as contract
+
+    seen: dict[str, Any] = {"server": ScriptedServer()}
+    real = contract.check_contract
+
+    def fake(base_url: str, api_key: str, **kwargs: Any) -> ContractReport:
+        seen.update(base_url=base_url, api_key=api_key, **kwargs)
+        with seen["server"].client() as client:
+            return real(base_url, api_key, http_client=client, sleep=lambda s: None, **kwargs)
+
+    monkeypatch.setattr(contract, "check_contract", fake)
+    return seen
+
+
+def test_command_against_the_sandbox_conforms() -> None:
+    """`wan-i2v contract --sandbox`: a subprocess, no key, exit 0, one line per check."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "wan_i2v.cli", "contract", "--sandbox"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(PLAN) + 6 + 8 + 1  # rule checks, others, out of reach, summary
+    assert lines[-1].startswith("conforms:")
+    assert "Traceback" not in result.stderr
+
+
+def test_command_reports_drift_with_exit_1(scripted: dict[str, Any]) -> None:
+    """A server answering invalid bodies with 403: exit 1, the failed check named with it."""
+    scripted["server"] = ScriptedServer(refusal_status=403)
+    result = _invoke("contract", "--base-url", BASE, env={"MULEROUTER_API_KEY": KEY})
+    assert result.exit_code == 1
+    assert "drift        invalid body -> documented status: " in result.stdout
+    assert "status 403" in result.stdout
+    assert KEY not in result.stdout + result.stderr
+
+
+def test_command_json_is_one_object(scripted: dict[str, Any]) -> None:
+    """--json prints exactly one JSON object, with the verdict of every check."""
+    result = _invoke("contract", "--base-url", BASE, "--json", env={"MULEROUTER_API_KEY": KEY})
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["ok"] is True
+    assert len(data["checks"]) == len(PLAN) + 6
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["contract", "--base-url", BASE],
+        ["--base-url", BASE, "contract"],
+    ],
+)
+def test_command_takes_base_url_before_or_after(scripted: dict[str, Any], args: list[str]) -> None:
+    """--base-url after the command name, or the group's before it: both are used."""
+    result = _invoke(*args, "--strict", "--task-id", TASK, env={"MULEROUTER_API_KEY": KEY})
+    assert scripted["base_url"] == BASE
+    assert scripted["api_key"] == KEY
+    assert scripted["strict"] is True
+    assert scripted["task_id"] == TASK
+    assert result.exit_code == 1  # the scripted server has no such task: 404 is drift
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["contract", "--base-url", BASE], {}, "MULEROUTER_API_KEY"),
+        (["contract", "--sandbox", "--base-url", BASE], {}, "--sandbox and --base-url"),
+    ],
+)
+def test_command_usage_errors_exit_2(
+    scripted: dict[str, Any], args: list[str], env: dict[str, str], message: str
+) -> None:
+    """No key, or two servers named: exit 2 with a message, no traceback."""
+    result = _invoke(*args, env=env)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_command_refused_key_exits_2(scripted: dict[str, Any]) -> None:
+    """A key the server refuses is a usage error (2), not drift."""
+    scripted["server"] = ScriptedServer(key="other")
+    result = _invoke("contract", "--base-url", BASE, env={"MULEROUTER_API_KEY": KEY})
+    assert result.exit_code == 2
+    assert "401" in result.stderr

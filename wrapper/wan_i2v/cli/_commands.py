@@ -33,6 +33,7 @@ from .._images import inspect_image
 from .._logging import describe_body
 from .._task import Task
 from .._validation import build_create_request
+from ._contract import contract_command
 
 F = TypeVar("F", bound=Callable[..., Any])
 USAGE_ERRORS = (ValidationError, ConfigurationError, OutputExistsError)
@@ -390,3 +391,6 @@ def sandbox_command(
         run(config, host=host, port=port)
     except ValueError as error:
         raise click.UsageError(str(error)) from error
+
+
+cli.add_command(contract_command)

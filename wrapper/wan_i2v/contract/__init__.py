@@ -12,7 +12,7 @@ enforcing one rule still refuses. Needs PyYAML and jsonschema (the ``testing`` e
 ``wan-i2v contract`` and ``pytest contract_tests -m live`` are thin faces over this.
 """
 
-from ._engine import KeyRefusedError, check_contract
+from ._engine import KeyRefusedError, NoAnswerError, check_contract
 from ._plan import BillableProbeError, RuleCheck, plan
 from ._report import Check, ContractReport, ServerKind, Verdict
 from ._rules import Rule, rules, weakened, weakened_specs
@@ -22,6 +22,7 @@ __all__ = [
     "Check",
     "ContractReport",
     "KeyRefusedError",
+    "NoAnswerError",
     "Rule",
     "RuleCheck",
     "ServerKind",

@@ -36,6 +36,10 @@ class KeyRefusedError(Exception):
     """The server refused the key on a request that carried it: nothing can be checked."""
 
 
+class NoAnswerError(Exception):
+    """The first request got no HTTP answer at all (connection refused, DNS, timeout)."""
+
+
 @dataclass
 class _Api:
     """Sends requests as the checks need them, waits out 429s, counts everything."""
@@ -157,14 +161,14 @@ def check_contract(
         spec: the parsed OpenAPI document; the one bundled with the package by default.
     """
     spec = load_spec() if spec is None else spec
-    report = ContractReport(base_url=base_url.rstrip("/"), strict=strict)
+    report = ContractReport(base_url=_masked(base_url.rstrip("/")), strict=strict)
     report.out_of_reach, report.not_probed = unprobed(spec)
     checks = plan(spec)
     ops = _Operations.of(spec)
     own = http_client is None
     client = httpx.Client() if http_client is None else http_client
     try:
-        api = _Api(client, report.base_url, api_key, sleep, report)
+        api = _Api(client, base_url.rstrip("/"), api_key, sleep, report)
         _check_unknown_task(api, ops, report)
         _check_auth(api, ops, checks[0].probes[0], spec, report)
         _check_rules(api, ops, checks, spec, report)
@@ -176,8 +180,18 @@ def check_contract(
     return report
 
 
+def _masked(url: str) -> str:
+    """The URL as a report may show it: a password in it becomes ***."""
+    parsed = httpx.URL(url)
+    if not parsed.password:
+        return url
+    return str(parsed.copy_with(username=parsed.username, password="***"))  # noqa: S106
+
+
 def _check_unknown_task(api: _Api, ops: _Operations, report: ContractReport) -> None:
     answer = api.send("GET", ops.get_path.format(task_id=uuid.uuid4()))
+    if answer.status == 0:
+        raise NoAnswerError(f"no answer from {report.base_url}: {answer.text}")
     if answer.status == 401:
         raise KeyRefusedError("the server answered 401 to a request with the key")
     problems = error_problems(answer, expected=[404], documented=ops.get)
