@@ -39,10 +39,8 @@ def scripted_server(handle: Handler) -> Iterator[tuple[str, Seen]]:
                 self.rfile.read(length)
             with lock:
                 seen.requests.append((self.command, self.path, dict(self.headers.items())))
-            try:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 handle(self, seen)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
 
         do_GET = do_POST = _any
 

@@ -74,9 +74,11 @@ def test_timeout_zero_looks_once(using: Any) -> None:
     def handle(h: BaseHTTPRequestHandler, seen: Seen) -> None:
         reply(h, 200, json.dumps(task_json("running")).encode())
 
-    with scripted_server(handle) as (url, seen):
-        with pytest.raises(wan_i2v.WaitTimeoutError, match="last status: running"):
-            using(lambda c: c.wait(TASK_ID, timeout=0), base_url=url)
+    with (
+        scripted_server(handle) as (url, seen),
+        pytest.raises(wan_i2v.WaitTimeoutError, match="last status: running"),
+    ):
+        using(lambda c: c.wait(TASK_ID, timeout=0), base_url=url)
     assert seen.count("GET") == 1
 
 

@@ -49,6 +49,10 @@ class ApiKeyAuth(httpx.Auth):
             request.headers["Authorization"] = self._header
         yield request
 
+    def reveal(self) -> str:
+        """The key itself, for code that must send it another way (the contract check)."""
+        return self._header.removeprefix("Bearer ")
+
     def __repr__(self) -> str:
         return "ApiKeyAuth(key='***')"
 

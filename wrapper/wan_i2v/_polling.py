@@ -113,7 +113,7 @@ class Waiter:
             self._looked = True
             return min(delay, max(0.0, remaining - MIN_REQUEST_SECONDS))
         if remaining - delay < MIN_REQUEST_SECONDS:
-            if asked_by_server or remaining < MIN_REQUEST_SECONDS:
+            if asked_by_server or remaining <= MIN_REQUEST_SECONDS:
                 raise WaitTimeoutError(
                     task_id=self.task_id,
                     last_status=self._last_status,

@@ -17,9 +17,12 @@ T = TypeVar("T", bound="ErrorBody")
 
 @_attrs_define
 class ErrorBody:
-    """Tolerant error body: the message is in one of `detail`, `error` or `message` (a string
-    or an object), or in `task_info.error`. Clients must also survive a body that is not
-    JSON at all (an HTML 502 from a proxy).
+    """An error answer (D13): the message is in one of `detail`, `error` or `message` (a
+    string, an object or a list: FastAPI-style servers send a list of problems), or in
+    `task_info.error`. A body with none of them is not a documented error. Servers may
+    add keys that name the refused field (`field`, `errors[].field`, `loc`); they are
+    allowed, not required. Clients must also survive a body that is not JSON at all (an
+    HTML 502 from a proxy); a contract check counts that as drift.
 
         Attributes:
             detail (Any | Unset):

@@ -26,6 +26,7 @@ from .._errors import ConfigurationError
 from .._images import inspect_image
 from .._logging import describe_body
 from .._request import FIELDS, FieldInfo, build_create_request
+from ._contract import contract_command
 from ._display import Progress, Run, Where, say, task_dict
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -334,3 +335,6 @@ def sandbox_command(**options: Any) -> None:
         click.echo(str(error), err=True)
         raise SystemExit(2) from None
     raise SystemExit(command(**options))
+
+
+cli.add_command(contract_command)

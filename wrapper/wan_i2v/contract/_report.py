@@ -1,0 +1,100 @@
+"""What a contract run found: one line per check, and whether the server conforms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Verdict(StrEnum):
+    """A check's outcome. Only DRIFT fails a run; CANNOT_TELL fails it when strict."""
+
+    ENFORCED = "enforced"  # a rule of the request: refused, and the refusal named it
+    CONFORMS = "conforms"  # any other check: the answer is the documented one
+    DRIFT = "drift"
+    CANNOT_TELL = "cannot tell"  # refused, but the answers do not say which rule
+
+
+class ServerKind(StrEnum):
+    """How a server's refusals name what was wrong, as seen from the probes."""
+
+    NAMES_ALL = "names all violations"
+    NAMES_FIRST = "names the first violation only"
+    NAMES_NONE = "names no field"
+    UNKNOWN = "unknown (no refusal seen)"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check: its name, the spec rule it holds the server to, the verdict, and what came
+    back (the evidence, one line)."""
+
+    name: str
+    rule: str
+    verdict: Verdict
+    detail: str
+
+    def line(self) -> str:
+        return f"{self.verdict.value:<11}  {self.name}: {self.detail}"
+
+
+@dataclass
+class ContractReport:
+    """The whole run. ``ok``: no drift (and, when strict, nothing it cannot tell)."""
+
+    base_url: str
+    strict: bool
+    server_kind: ServerKind = ServerKind.UNKNOWN
+    checks: list[Check] = field(default_factory=list)
+    out_of_reach: list[str] = field(default_factory=list)
+    not_probed: list[str] = field(default_factory=list)
+    requests: int = 0  # HTTP requests sent, retries included
+    rate_limited: int = 0  # 429 answers waited out
+
+    @property
+    def drift(self) -> list[Check]:
+        return [c for c in self.checks if c.verdict is Verdict.DRIFT]
+
+    @property
+    def cannot_tell(self) -> list[Check]:
+        return [c for c in self.checks if c.verdict is Verdict.CANNOT_TELL]
+
+    @property
+    def ok(self) -> bool:
+        return not self.drift and not (self.strict and self.cannot_tell)
+
+    def summary(self) -> str:
+        counts = {v: sum(c.verdict is v for c in self.checks) for v in Verdict}
+        parts = ", ".join(f"{n} {v.value}" for v, n in counts.items() if n)
+        outcome = "conforms" if self.ok else "DRIFT" if self.drift else "not proven (strict)"
+        return (
+            f"{outcome}: {len(self.checks)} checks ({parts}); {self.requests} requests, "
+            f"none billable; server {self.server_kind.value}"
+        )
+
+    def lines(self) -> list[str]:
+        """The report for people: one line per check, what was not probed, the summary."""
+        out = [check.line() for check in self.checks]
+        out += [f"out of reach  {item} (only a paid task can tell)" for item in self.out_of_reach]
+        out += [f"not probed   {item} (no way to break it known)" for item in self.not_probed]
+        out.append(self.summary())
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view (the command's --json)."""
+        return {
+            "ok": self.ok,
+            "base_url": self.base_url,
+            "strict": self.strict,
+            "server_kind": self.server_kind.value,
+            "requests": self.requests,
+            "rate_limited": self.rate_limited,
+            "checks": [
+                {"name": c.name, "rule": c.rule, "verdict": c.verdict.value, "detail": c.detail}
+                for c in self.checks
+            ],
+            "out_of_reach": self.out_of_reach,
+            "not_probed": self.not_probed,
+            "summary": self.summary(),
+        }
