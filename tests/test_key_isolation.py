@@ -1,0 +1,453 @@
+"""The key reaches the API host and nothing else, by construction: not an error, a traceback
+with locals, a repr of anything the client holds, a log line, stdout or stderr, a user's own
+httpx client, the video host, or the command line. Sync and async, against real local servers.
+
+The key is a module global read through the environment, so no test frame holds it as a local
+(``capture_locals`` prints every frame of a traceback, the test's own included).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import io
+import logging
+import secrets
+import traceback
+import types
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import TASK_ID, task_json
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from servers import Hang, Reply, Reset, ScriptedServer, Seen, refused_url, scripted_server
+
+import wan_i2v
+from wan_i2v._http import ApiKeyAuth
+
+KEY = "mr-" + secrets.token_hex(24)  # fresh per run: no output can hold it by chance
+KEY_MIDDLE = KEY[16:36]  # a distinctive part, found even where the key is cut or wrapped
+URL_IMAGE = "https://example.com/flower.jpg"
+VIDEO = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 2000
+
+
+def key_in(text: str) -> bool:
+    """Whether any form of the key is in ``text``."""
+    return KEY in text or KEY_MIDDLE in text
+
+
+def _lines_with_key(text: str) -> list[str]:
+    """The lines that hold the key, shortened, to say where a leak is."""
+    return [line[:300] for line in text.splitlines() if key_in(line)]
+
+
+def carried_key(seen: Seen) -> bool:
+    """Whether a request reached a server with our key as its bearer token."""
+    return seen.headers.get("authorization") == "Bearer " + KEY
+
+
+# --- Driving both clients the same way, on one event loop per test --------------------------
+
+
+class Driver:
+    """Builds a ``Client`` or an ``AsyncClient`` and runs its calls; async calls share one
+    event loop for the whole test, so connections and a user's ``httpx.AsyncClient`` live on
+    the loop that made them."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.is_async = kind == "async"
+        self._runner = asyncio.Runner() if self.is_async else None
+
+    def client(self, *, key_argument: bool = False, **kwargs: Any) -> Any:
+        """A client; with ``key_argument``, the key is passed as ``api_key=`` (read from the
+        module global here, so that no frame of the test holds it as a local)."""
+        cls = wan_i2v.AsyncClient if self.is_async else wan_i2v.Client
+        if key_argument:
+            return cls(api_key=KEY, **kwargs)
+        return cls(**kwargs)
+
+    def run(self, value: Any) -> Any:
+        """``value`` itself, or its result when it is a coroutine."""
+        if inspect.iscoroutine(value):
+            assert self._runner is not None
+            return self._runner.run(value)
+        return value
+
+    def call(self, client: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+        return self.run(getattr(client, method)(*args, **kwargs))
+
+    def close(self, closable: Any) -> None:
+        """Close a wan_i2v client or an httpx client of either kind."""
+        self.run(closable.aclose() if hasattr(closable, "aclose") else closable.close())
+
+    def finish(self) -> None:
+        if self._runner is not None:
+            self._runner.close()
+
+
+@pytest.fixture(params=["sync", "async"])
+def driver(request: pytest.FixtureRequest) -> Iterator[Driver]:
+    """Each test runs once with ``Client`` and once with ``AsyncClient``."""
+    d = Driver(request.param)
+    yield d
+    d.finish()
+
+
+@pytest.fixture
+def key_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The key comes from the environment, as in production, never through a test local."""
+    monkeypatch.setenv("MULEROUTER_API_KEY", KEY)
+
+
+# --- Everything that could print the key ----------------------------------------------------
+
+# Objects whose repr is checked but whose insides are not walked: ApiKeyAuth is the one holder
+# of the key by design (its repr must mask it). A request as sent carries its Authorization
+# header, and an APIStatusError's ``response`` holds that request (httpx's design, as in
+# openai-python): their reprs are what prints (httpx masks Authorization in Headers), so they
+# are checked but not opened. Loggers, handlers, modules and classes lead to everything.
+_OPAQUE = (
+    ApiKeyAuth,
+    httpx.Headers,
+    httpx.Request,
+    httpx.Response,
+    logging.Logger,
+    logging.Handler,
+    types.ModuleType,
+    type,
+)
+_LEAVES = (str, bytes, bytearray, int, float, complex, bool, type(None), memoryview)
+
+
+def _safe_repr(obj: object) -> str:
+    try:
+        return repr(obj)
+    except Exception as exc:  # a half-closed object may refuse: that is not a leak
+        return f"<repr failed: {type(exc).__name__}>"
+
+
+def _children(obj: object) -> list[object]:
+    if isinstance(obj, dict):
+        return [*obj.keys(), *obj.values()]
+    if isinstance(obj, list | tuple | set | frozenset | deque):
+        return list(obj)
+    if isinstance(obj, types.FunctionType):
+        return [cell.cell_contents for cell in obj.__closure__ or () if _has_contents(cell)]
+    if isinstance(obj, types.MethodType):
+        return [obj.__self__, obj.__func__]
+    if isinstance(obj, types.CoroutineType | types.GeneratorType | types.FrameType):
+        return []
+    found: list[object] = []
+    if hasattr(obj, "__dict__"):
+        found += list(vars(obj).values())
+    for klass in type(obj).__mro__:
+        for slot in getattr(klass, "__slots__", ()):
+            if isinstance(slot, str) and slot not in ("__dict__", "__weakref__"):
+                with contextlib.suppress(AttributeError):
+                    found.append(getattr(obj, slot))
+    return found
+
+
+def _has_contents(cell: types.CellType) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018
+    except ValueError:
+        return False
+    return True
+
+
+def reachable_reprs(root: object, limit: int = 50_000) -> list[str]:
+    """The repr of ``root`` and of everything it holds, walked through ``vars()``,
+    ``__slots__``, containers and closures (functions' globals are not followed)."""
+    out: list[str] = []
+    seen: set[int] = set()
+    stack = [root]
+    while stack and len(out) < limit:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        out.append(_safe_repr(obj))
+        if isinstance(obj, _LEAVES + _OPAQUE):
+            continue
+        stack.extend(_children(obj))
+    return out
+
+
+def exception_text(exc: BaseException) -> str:
+    """Everything a handler could print of an exception: its whole chain formatted with every
+    frame's locals, the plain format, and the repr of everything each exception holds."""
+    parts = [
+        "".join(
+            traceback.TracebackException(
+                type(exc), exc, exc.__traceback__, capture_locals=True
+            ).format()
+        ),
+        "".join(traceback.format_exception(exc)),
+    ]
+    link: BaseException | None = exc
+    while link is not None:
+        parts += [str(link), *reachable_reprs(vars(link))]
+        link = link.__cause__ or link.__context__
+    return "\n".join(parts)
+
+
+@dataclass
+class Outputs:
+    """What one scenario produced, to search for the key."""
+
+    error: BaseException | None
+    text: str
+
+
+def provoke(
+    driver: Driver,
+    make: Callable[[], Any],
+    act: Callable[[Any], Any],
+) -> Outputs:
+    """Build a client with ``make`` and run ``act`` on it under DEBUG logging on the root
+    logger; return the error (if any) and all text that could hold the key. Formats the
+    traceback here, while this frame (which holds no key) is the one that caught it."""
+    log = io.StringIO()
+    handler = logging.StreamHandler(log)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    client = None
+    error: BaseException | None = None
+    try:
+        client = make()
+        driver.run(act(client))
+    except wan_i2v.WanI2VError as exc:
+        error = exc
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+    texts = [log.getvalue()]
+    if error is not None:
+        texts.append(exception_text(error))
+    if client is not None:
+        texts += reachable_reprs(client)
+        driver.close(client)
+        texts += reachable_reprs(client)  # closed, too
+    return Outputs(error=error, text="\n".join(texts))
+
+
+# --- 1. Every error path, as a property ---------------------------------------------------
+
+OPERATIONS = ("create", "get", "wait", "download", "generate")
+# Which stages each operation passes through, in order.
+STAGES = {
+    "create": ("create",),
+    "get": ("poll",),
+    "wait": ("poll",),
+    "download": ("poll", "video"),
+    "generate": ("create", "poll", "video"),
+}
+HUGE = b'{"detail": "' + b"x" * (2 << 20) + b'"}'  # twice the body cap
+NESTED = b"[" * 100_000 + b"]" * 100_000
+BODIES = {
+    "json": b'{"detail": "nope", "errors": [{"field": "image", "message": "bad"}]}',
+    "html": b"<html><body><h1>502 Bad Gateway</h1></body></html>",
+    "empty": b"",
+    "huge": HUGE,
+    "nested": NESTED,
+    "list": b"[1, 2, 3]",
+}
+BAD_CONFIGS: list[dict[str, Any]] = [
+    {"site": "nowhere"},
+    {"timeout": 0},
+    {"timeout": -1},
+    {"timeout": "fast"},
+    {"max_retries": -1},
+    {"base_url": "ftp://api.example.com"},
+    {"base_url": "http://user:hunter2@[::1"},
+]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What goes wrong, and where: a stage ("create", "poll", "video") or the configuration."""
+
+    stage: str
+    kind: str  # status | refused | timeout | reset | not-a-task | failed-task | empty | config
+    status: int = 0
+    body: str = "empty"
+    config: int = 0
+    key_as_argument: bool = False
+
+
+def _at(stage: str, kind: str, **kw: Any) -> st.SearchStrategy[Failure]:
+    return st.builds(Failure, stage=st.just(stage), kind=st.just(kind), **kw)
+
+
+def failures_for(operation: str) -> st.SearchStrategy[Failure]:
+    """Every failure that makes ``operation`` raise."""
+    options: list[st.SearchStrategy[Failure]] = [
+        _at(
+            "config",
+            "config",
+            config=st.integers(0, len(BAD_CONFIGS) - 1),
+            key_as_argument=st.booleans(),
+        )
+    ]
+    for stage in STAGES[operation]:
+        options.append(
+            _at(
+                stage,
+                "status",
+                status=st.integers(400, 599),
+                body=st.sampled_from(["json", "html", "empty", "huge", "nested"]),
+            )
+        )
+        options.append(
+            st.builds(
+                Failure,
+                stage=st.just(stage),
+                kind=st.sampled_from(["refused", "timeout", "reset"]),
+            )
+        )
+        if stage == "video":
+            options.append(_at(stage, "empty"))
+        else:
+            options.append(
+                _at(stage, "not-a-task", body=st.sampled_from(["json", "html", "empty", "list"]))
+            )
+        if stage == "poll" and operation != "get":
+            options.append(_at(stage, "failed-task"))
+    return st.one_of(options)
+
+
+SCENARIOS = st.sampled_from(OPERATIONS).flatmap(lambda op: st.tuples(st.just(op), failures_for(op)))
+
+
+def _stage_of(seen: Seen) -> str:
+    if seen.path.startswith("/video/"):
+        return "video"
+    return "create" if seen.method == "POST" else "poll"
+
+
+def script_for(failure: Failure, video_url: str) -> Callable[[Seen], Any]:
+    """The servers' answers: normal at every stage but the failing one."""
+
+    def script(seen: Seen) -> Any:
+        stage = _stage_of(seen)
+        if stage == failure.stage:
+            if failure.kind == "status":
+                return Reply(failure.status, BODIES[failure.body])
+            if failure.kind == "reset":
+                return Reset()
+            if failure.kind == "timeout":
+                return Hang()
+            if failure.kind == "not-a-task":
+                return Reply(200, BODIES[failure.body])
+            if failure.kind == "failed-task":
+                error = {"code": 3001, "title": "provider failed", "detail": "boom"}
+                return Reply(200, _json(task_json("failed", error=error)))
+            if failure.kind == "empty":
+                return Reply(200, b"")
+        if stage == "create":
+            return Reply(202, _json(task_json()))
+        if stage == "poll":
+            return Reply(200, _json(task_json("completed", videos=[video_url])))
+        return Reply(200, VIDEO, headers={"Content-Type": "video/mp4"})
+
+    return script
+
+
+def _json(data: Any) -> bytes:
+    import json
+
+    return json.dumps(data).encode()
+
+
+def act_for(operation: str, output: Path) -> Callable[[Any], Any]:
+    """The call that runs ``operation`` (returns a coroutine for an AsyncClient)."""
+    actions: dict[str, Callable[[Any], Any]] = {
+        "create": lambda c: c.create(image=URL_IMAGE, prompt="p"),
+        "get": lambda c: c.get(TASK_ID),
+        "wait": lambda c: c.wait(TASK_ID, timeout=0),
+        "download": lambda c: c.download(TASK_ID, output),
+        "generate": lambda c: c.generate(image=URL_IMAGE, prompt="p", output=output, timeout=0),
+    }
+    return actions[operation]
+
+
+@pytest.fixture(scope="module")
+def hosts() -> Iterator[tuple[ScriptedServer, ScriptedServer]]:
+    """An API host and a video host (two origins), shared by the property's examples."""
+    with scripted_server() as api, scripted_server() as video:
+        yield api, video
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    # `driver` and `capfd` hold nothing per example; hosts' logs are cleared per example.
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(scenario=SCENARIOS)
+def test_no_error_path_shows_the_key(
+    driver: Driver,
+    hosts: tuple[ScriptedServer, ScriptedServer],
+    key_in_env: None,
+    capfd: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    scenario: tuple[str, Failure],
+) -> None:
+    """Every error of create/get/wait/download/generate (statuses 400-599 with any body,
+    transport errors, odd 2xx, failed tasks, video host errors, bad configuration): no trace
+    of the key in the traceback with locals, any repr the client holds, DEBUG logs or output;
+    the key reached the API host only."""
+    operation, failure = scenario
+    api, video = hosts
+    api.requests.clear()
+    video.requests.clear()
+    capfd.readouterr()
+    video_base = (
+        refused_url() if failure.stage == "video" and failure.kind == "refused" else video.url
+    )
+    video_url = f"{video_base}/video/{TASK_ID}.mp4"
+    api.script = video.script = script_for(failure, video_url)
+    api_refused = failure.kind == "refused" and failure.stage != "video"
+    options: dict[str, Any] = {
+        "base_url": refused_url() if api_refused else api.url,
+        "timeout": 0.25,
+        "max_retries": 1,
+    }
+    if failure.kind == "config":
+        if "site" in BAD_CONFIGS[failure.config]:
+            del options["base_url"]  # a base URL wins over a site
+        options.update(BAD_CONFIGS[failure.config])
+    output = tmp_path / f"{uuid.uuid4()}.mp4"
+
+    outputs = provoke(
+        driver,
+        lambda: driver.client(key_argument=failure.key_as_argument, **options),
+        act_for(operation, output),
+    )
+    printed = capfd.readouterr()
+
+    assert isinstance(outputs.error, wan_i2v.WanI2VError), (operation, failure)
+    assert not key_in(outputs.text), (operation, failure, _lines_with_key(outputs.text))
+    assert not key_in(printed.out + printed.err), (operation, failure)
+    # The key went where it belongs, and nowhere else.
+    assert not any(r.headers.get("authorization") for r in video.requests)
+    assert all(carried_key(r) for r in api.requests)
+    if failure.kind != "config" and not api_refused:
+        assert api.requests, "the scenario never reached the API host"
+        assert " wan_i2v request " in outputs.text  # DEBUG logging did run
+    if failure.kind == "config":
+        assert not api.requests
+    assert not output.exists()
