@@ -451,3 +451,101 @@ def test_no_error_path_shows_the_key(
     if failure.kind == "config":
         assert not api.requests
     assert not output.exists()
+
+
+# --- 2. A user's httpx client: used, never changed -----------------------------------------
+
+
+class CountingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """A real transport that counts the requests it carries (sync or async)."""
+
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+        self._sync = httpx.HTTPTransport()
+        self._async = httpx.AsyncHTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.urls.append(str(request.url))
+        return self._sync.handle_request(request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.urls.append(str(request.url))
+        return await self._async.handle_async_request(request)
+
+    def close(self) -> None:
+        self._sync.close()
+
+    async def aclose(self) -> None:
+        await self._async.aclose()
+
+
+def users_client(driver: Driver, **kwargs: Any) -> Any:
+    """A user's own httpx client of the driver's kind."""
+    return httpx.AsyncClient(**kwargs) if driver.is_async else httpx.Client(**kwargs)
+
+
+def snapshot(h: httpx.Client | httpx.AsyncClient) -> tuple[Any, ...]:
+    """What a wan_i2v client must leave exactly as it found it."""
+    return (
+        str(h.base_url),
+        list(h.headers.multi_items()),
+        {name: list(hooks) for name, hooks in h.event_hooks.items()},
+        h.auth,
+        h.timeout,
+        h.follow_redirects,
+        h.is_closed,
+    )
+
+
+def test_users_client_carries_everything_and_is_left_unchanged(
+    driver: Driver, key_in_env: None, image_path: Path, tmp_path: Path
+) -> None:
+    """A user's client carries create, get, wait and download to the sandbox; once three
+    wan_i2v clients on it are closed it is unchanged, open, and sends no Authorization."""
+    from wan_i2v.sandbox import SandboxConfig, serve
+
+    transport = CountingTransport()
+    h = users_client(driver, transport=transport, headers={"X-Mine": "1"})
+    before = snapshot(h)
+    with serve(SandboxConfig(task_seconds=0)) as sandbox, scripted_server() as other:
+        other.script = lambda seen: Reply(200, b"ok")
+        clients = [driver.client(base_url=sandbox.url, http_client=h) for _ in range(3)]
+        task = driver.call(clients[0], "create", image=image_path, prompt="p")
+        driver.call(clients[1], "wait", task.id, timeout=5)
+        driver.call(clients[2], "download", task.id, tmp_path / "v.mp4")
+        for c in clients:
+            driver.close(c)
+        assert snapshot(h) == before
+        # Every request went through the user's transport: the create, 2 GETs, the video.
+        assert len(transport.urls) == sandbox.state.requests_received == 4
+        assert sandbox.state.file_requests_with_auth == 0
+        assert (tmp_path / "v.mp4").stat().st_size > 0
+
+        driver.run(h.get(f"{other.url}/alone"))
+        assert other.count() == 1
+        assert "authorization" not in other.requests[0].headers
+        assert other.requests[0].headers["x-mine"] == "1"
+    driver.close(h)
+
+
+def test_users_custom_transport_carries_api_and_video(driver: Driver, key_in_env: None) -> None:
+    """A MockTransport on the user's client carries the API calls and the video download; the
+    key goes on the API requests only."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.host == "videos.test":
+            return httpx.Response(200, content=VIDEO)
+        return httpx.Response(
+            200, json=task_json("completed", videos=["https://videos.test/v.mp4"])
+        )
+
+    h = users_client(driver, transport=httpx.MockTransport(handler))
+    client = driver.client(base_url="https://api.test", http_client=h)
+    driver.call(client, "download", TASK_ID, Path("v.mp4"))
+    driver.close(client)
+    driver.close(h)
+    assert [r.url.host for r in seen] == ["api.test", "videos.test"]
+    assert seen[0].headers["authorization"] == "Bearer " + KEY
+    assert "authorization" not in seen[1].headers
