@@ -67,12 +67,12 @@ class Driver:
         self.is_async = kind == "async"
         self._runner = asyncio.Runner() if self.is_async else None
 
-    def client(self, *, key_argument: bool = False, **kwargs: Any) -> Any:
-        """A client; with ``key_argument``, the key is passed as ``api_key=`` (read from the
-        module global here, so that no frame of the test holds it as a local)."""
+    def client(self, *, key_name: str | None = None, **kwargs: Any) -> Any:
+        """A client; with ``key_name``, that key (see ``named_key``) is passed as
+        ``api_key=``, looked up inside the call so that no frame of the test holds it."""
         cls = wan_i2v.AsyncClient if self.is_async else wan_i2v.Client
-        if key_argument:
-            return cls(api_key=KEY, **kwargs)
+        if key_name is not None:
+            return cls(api_key=named_key(key_name), **kwargs)
         return cls(**kwargs)
 
     def run(self, value: Any) -> Any:
@@ -92,6 +92,11 @@ class Driver:
     def finish(self) -> None:
         if self._runner is not None:
             self._runner.close()
+
+
+def named_key(name: str) -> str:
+    """The good key ("good") or one of ``BAD_KEYS`` by name."""
+    return KEY if name == "good" else BAD_KEYS[name]
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -434,7 +439,7 @@ def test_no_error_path_shows_the_key(
 
     outputs = provoke(
         driver,
-        lambda: driver.client(key_argument=failure.key_as_argument, **options),
+        lambda: driver.client(key_name="good" if failure.key_as_argument else None, **options),
         act_for(operation, output),
     )
     printed = capfd.readouterr()
@@ -549,3 +554,135 @@ def test_users_custom_transport_carries_api_and_video(driver: Driver, key_in_env
     assert [r.url.host for r in seen] == ["api.test", "videos.test"]
     assert seen[0].headers["authorization"] == "Bearer " + KEY
     assert "authorization" not in seen[1].headers
+
+
+# --- 3. Malformed keys: refused at construction, never echoed -------------------------------
+
+# Each bad key is built here from two halves; a test finds it by name so no frame holds it.
+_HALF_A, _HALF_B = "mr-" + secrets.token_hex(8), secrets.token_hex(8)
+BAD_KEYS = {
+    "two keys pasted": f"{_HALF_A}\n{_HALF_B}",
+    "NUL": f"{_HALF_A}\0{_HALF_B}",
+    "zero-width space": f"{_HALF_A}\u200b{_HALF_B}",
+    "curly quotes": f"\u201c{_HALF_A}{_HALF_B}\u201d",
+}
+
+
+def half_in(text: str) -> bool:
+    """Whether either half of a bad key is in ``text``."""
+    return _HALF_A in text or _HALF_B in text
+
+
+@pytest.mark.parametrize("name", sorted(BAD_KEYS))
+def test_malformed_key_refused_before_any_request(driver: Driver, name: str) -> None:
+    """A key with a line break, NUL, U+200B or curly quotes: ConfigurationError at
+    construction, its message and traceback without the key, zero requests sent."""
+    with scripted_server(lambda seen: Reply(200, b"{}")) as api:
+        outputs = provoke(
+            driver,
+            lambda: driver.client(key_name=name, base_url=api.url),
+            lambda c: c.get(TASK_ID),
+        )
+        assert isinstance(outputs.error, wan_i2v.ConfigurationError)
+        assert "API key" in str(outputs.error)
+        assert not half_in(outputs.text)
+        assert api.count() == 0
+
+
+def test_key_with_surrounding_whitespace_works(driver: Driver) -> None:
+    """Whitespace and a newline around the key (a key read from a file) are stripped."""
+    with scripted_server(lambda seen: Reply(200, _json(task_json()))) as api:
+        client = driver.client(api_key=f"  {KEY}\r\n", base_url=api.url)
+        driver.call(client, "get", TASK_ID)
+        driver.close(client)
+        assert [carried_key(r) for r in api.requests] == [True]
+
+
+@pytest.mark.parametrize("name", ["two keys pasted", "zero-width space", "curly quotes"])
+def test_cli_with_malformed_key_prints_no_key(name: str) -> None:
+    """``wan-i2v status ID --json`` with a malformed key in the environment: exit 2, nothing
+    sent, and neither stdout nor stderr holds any part of the key."""
+    import os
+    import subprocess
+    import sys
+
+    with scripted_server(lambda seen: Reply(200, _json(task_json()))) as api:
+        env = {**os.environ, "MULEROUTER_API_KEY": BAD_KEYS[name], "MULEROUTER_BASE_URL": api.url}
+        done = subprocess.run(
+            [sys.executable, "-m", "wan_i2v.cli", "status", TASK_ID, "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 2, done.stderr
+        assert not half_in(done.stdout + done.stderr)
+        assert "API key" in done.stdout + done.stderr
+        assert api.count() == 0
+
+
+# --- 5. Video URLs from the server ---------------------------------------------------------
+
+
+def bad_video_urls(elsewhere: str) -> list[str]:
+    """Links that must never be fetched; those that could reach a host point at ``elsewhere``
+    (a counting server), so an attempt would be seen."""
+    host = elsewhere.removeprefix("http://")
+    return [
+        "/v.mp4",
+        "file:///etc/passwd",
+        "data:video/mp4;base64,AAAA",
+        "mailto:x@y",
+        f"//{host}/x.mp4",
+        f"ftp://{host}/x.mp4",
+    ]
+
+
+def test_bad_video_url_refused_before_any_request(
+    driver: Driver, key_in_env: None, tmp_path: Path
+) -> None:
+    """Relative, file:, data:, mailto:, scheme-relative and ftp: links from the server are a
+    DownloadError with zero requests to the API host or anywhere else, and no file left."""
+    with scripted_server() as api, scripted_server() as elsewhere:
+        for url in bad_video_urls(elsewhere.url):
+            api.script = lambda seen, url=url: Reply(
+                200, _json(task_json("completed", videos=[url]))
+            )
+            transport = CountingTransport()
+            h = users_client(driver, transport=transport)
+            client = driver.client(base_url=api.url, http_client=h)
+            task = driver.call(client, "get", TASK_ID)
+            api.requests.clear()
+            transport.urls.clear()
+            with pytest.raises(wan_i2v.DownloadError, match="not an absolute http"):
+                driver.call(client, "download", task, tmp_path / "v.mp4")
+            with pytest.raises(wan_i2v.DownloadError):
+                driver.call(client, "download", url, tmp_path / "v.mp4")
+            driver.close(client)
+            driver.close(h)
+            assert (api.count(), elsewhere.count(), transport.urls) == (0, 0, []), url
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("status", [403, 404])
+def test_expired_video_link_is_a_download_error(
+    driver: Driver, key_in_env: None, tmp_path: Path, status: int
+) -> None:
+    """A 403/404 from the video host: DownloadError with the status, saying the link may have
+    expired and that download(task_id) fetches a fresh one; not an APIError; no key sent."""
+    with scripted_server() as api, scripted_server(lambda s: Reply(status, b"gone")) as video:
+        link = f"{video.url}/v.mp4"
+        api.script = lambda seen: Reply(200, _json(task_json("completed", videos=[link])))
+        client = driver.client(base_url=api.url, max_retries=0)
+        task = driver.call(client, "get", TASK_ID)
+        with pytest.raises(wan_i2v.DownloadError) as info:
+            driver.call(client, "download", task, tmp_path / "v.mp4")
+        driver.close(client)
+    assert not isinstance(info.value, wan_i2v.APIError)
+    assert info.value.status_code == status
+    assert "expired" in str(info.value)
+    assert f"download({TASK_ID!r})" in str(info.value)
+    assert video.count() == 1
+    assert "authorization" not in video.requests[0].headers
+    assert list(tmp_path.iterdir()) == []
