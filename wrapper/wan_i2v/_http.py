@@ -91,7 +91,8 @@ def display_url(url: str | httpx.URL) -> str:
     parsed = httpx.URL(url)
     if not parsed.password:
         return str(url)
-    return str(parsed.copy_with(password="***"))  # noqa: S106  # a mask, not a password
+    # copy_with(password=) alone drops the user name: keep it, as `user:***@host`.
+    return str(parsed.copy_with(username=parsed.username, password="***"))  # noqa: S106
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
