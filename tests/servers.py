@@ -82,8 +82,12 @@ class ScriptedServer:
         return sum(1 for r in self.requests if method is None or r.method == method)
 
     def start(self) -> None:
+        # A short poll interval: shutdown() waits up to one interval.
         threading.Thread(
-            target=self._httpd.serve_forever, name="scripted-server", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="scripted-server",
+            daemon=True,
         ).start()
 
     def stop(self) -> None:

@@ -686,3 +686,182 @@ def test_expired_video_link_is_a_download_error(
     assert video.count() == 1
     assert "authorization" not in video.requests[0].headers
     assert list(tmp_path.iterdir()) == []
+
+
+# --- 4. .env by python-dotenv's rules ------------------------------------------------------
+
+
+def test_dotenv_bom_quotes_export_crlf_and_precedence(driver: Driver, tmp_path: Path) -> None:
+    """A BOM before the first name, ``export``, CRLF, a quoted key with an inline comment: all
+    honoured (the request reaches the server with ``abc``); non-MULEROUTER names, a proxy
+    among them, are ignored."""
+    import os
+
+    with scripted_server(lambda seen: Reply(200, _json(task_json()))) as api:
+        Path(".env").write_bytes(
+            (
+                f"\ufeffMULEROUTER_BASE_URL={api.url}\r\n"
+                'export MULEROUTER_API_KEY="abc" # my key\r\n'
+                f"HTTP_PROXY={refused_url()}\r\n"
+                "OTHER_SETTING=1\r\n"
+            ).encode()
+        )
+        client = driver.client()
+        driver.call(client, "get", TASK_ID)
+        driver.close(client)
+        assert [r.headers.get("authorization") for r in api.requests] == ["Bearer abc"]
+        assert "OTHER_SETTING" not in os.environ
+
+
+def test_environment_wins_over_dotenv(
+    driver: Driver, key_in_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key in the environment wins over the one in .env."""
+    with scripted_server(lambda seen: Reply(200, _json(task_json()))) as api:
+        monkeypatch.setenv("MULEROUTER_BASE_URL", api.url)
+        Path(".env").write_text("MULEROUTER_API_KEY=from-dotenv\n")
+        client = driver.client()
+        driver.call(client, "get", TASK_ID)
+        driver.close(client)
+        assert [carried_key(r) for r in api.requests] == [True]
+
+
+def test_dotenv_not_utf8_names_the_file(driver: Driver, key_in_env: None) -> None:
+    """One Latin-1 byte in a comment: a ConfigurationError that names the file."""
+    Path(".env").write_bytes(b"# caf\xe9\nMULEROUTER_SITE=mulerun\n")
+    with pytest.raises(wan_i2v.ConfigurationError, match=r"\.env is not UTF-8"):
+        driver.client()
+
+
+# --- 6. Error bodies are capped ------------------------------------------------------------
+
+
+def test_300_mb_error_page_costs_little_memory(driver: Driver, key_in_env: None) -> None:
+    """A real server streaming a 300 MB error page: ``e.body`` holds at most ~1 MiB, Python's
+    peak memory grows by < 20 MiB, and the client stops reading early."""
+    import tracemalloc
+
+    from servers import lazy_body
+
+    total = 300_000_000
+    with scripted_server(lambda s: Reply(400, lazy_body(total), length=total)) as api:
+        client = driver.client(base_url=api.url)
+        tracemalloc.start()
+        try:
+            with pytest.raises(wan_i2v.BadRequestError) as info:
+                driver.call(client, "get", TASK_ID)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        driver.close(client)
+    assert len(info.value.body) <= (1 << 20) + 100
+    assert peak < 20 << 20
+    assert api.bytes_sent < 50_000_000  # it stopped reading, far before 300 MB
+
+
+_BOMB: list[bytes] = []
+
+
+def gzip_bomb() -> bytes:
+    """About 0.5 MB of gzip that inflates to 500 MB of zeros (made once)."""
+    import zlib
+
+    if not _BOMB:
+        deflate = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        block = bytes(1 << 20)
+        _BOMB.append(b"".join(deflate.compress(block) for _ in range(500)) + deflate.flush())
+    return _BOMB[0]
+
+
+def test_gzip_bomb_is_inflated_under_the_cap(driver: Driver, key_in_env: None) -> None:
+    """A 0.5 MB gzip body that inflates to 500 MB: ``e.body`` at most ~1 MiB, in under 2 s."""
+    import time
+
+    bomb = gzip_bomb()
+    assert len(bomb) < 600_000
+    reply = Reply(400, bomb, headers={"Content-Encoding": "gzip"})
+    with scripted_server(lambda s: reply) as api:
+        client = driver.client(base_url=api.url)
+        start = time.monotonic()
+        with pytest.raises(wan_i2v.BadRequestError) as info:
+            driver.call(client, "get", TASK_ID)
+        elapsed = time.monotonic() - start
+        driver.close(client)
+    assert len(info.value.body) <= (1 << 20) + 100
+    assert elapsed < 2
+
+
+# --- 7. A password in the base URL ---------------------------------------------------------
+
+
+def test_base_url_password_is_never_shown(
+    driver: Driver, key_in_env: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A base URL with ``user:password@``: the password is in no repr of the client, no error
+    message of the chain (a connection refused there) and no log line, at DEBUG."""
+    password = "pw-" + secrets.token_hex(8)  # a test value
+    base = refused_url().replace("http://", f"http://user:{password}@")
+    caplog.set_level(logging.DEBUG)
+    client = driver.client(base_url=base)
+    with pytest.raises(wan_i2v.APIConnectionError) as info:
+        driver.call(client, "get", TASK_ID)
+    shown = [repr(client), *traceback.format_exception(info.value), caplog.text]
+    driver.close(client)
+    assert "user:***@" in str(info.value)
+    assert [line for text in shown for line in text.splitlines() if password in line] == []
+
+
+# --- 8. Retries print nothing unasked ------------------------------------------------------
+
+
+def _503_then_task() -> Callable[[Seen], Any]:
+    answers = iter([Reply(503, b"busy", headers={"Retry-After": "0"})])
+    return lambda seen: next(answers, Reply(200, _json(task_json())))
+
+
+def test_retry_prints_nothing_without_logging_config() -> None:
+    """In a program that configured no logging, a retried 503 prints nothing on stderr."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, wan_i2v\n"
+        "c = wan_i2v.Client(base_url=sys.argv[1], api_key='k')\n"
+        "print(c.get(sys.argv[2]).status)\n"
+    )
+    with scripted_server(_503_then_task()) as api:
+        done = subprocess.run(
+            [sys.executable, "-c", code, api.url, TASK_ID],
+            env={k: v for k, v in os.environ.items() if not k.startswith("MULEROUTER_")},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert api.count() == 2  # it did retry
+    assert (done.returncode, done.stdout, done.stderr) == (0, "pending\n", "")
+
+
+def test_retry_logged_at_debug_and_stamina_hooks_untouched(
+    driver: Driver, key_in_env: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """At DEBUG the ``wan_i2v`` logger records the retry; an application's own stamina hooks
+    are the same object after using the client, and still receive the retry."""
+    from stamina import instrumentation
+
+    received: list[Any] = []
+    instrumentation.set_on_retry_hooks([received.append])
+    try:
+        before = instrumentation.get_on_retry_hooks()
+        caplog.set_level(logging.DEBUG, logger="wan_i2v")
+        with scripted_server(_503_then_task()) as api:
+            client = driver.client(base_url=api.url)
+            driver.call(client, "get", TASK_ID)
+            driver.close(client)
+        after = instrumentation.get_on_retry_hooks()
+    finally:
+        instrumentation.set_on_retry_hooks(None)
+    assert after is before
+    assert len(received) == 1
+    assert [r.getMessage()[:7] for r in caplog.records if "retry" in r.getMessage()] == ["retry 1"]
