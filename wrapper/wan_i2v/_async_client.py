@@ -5,7 +5,7 @@ checks the two have the same methods and signatures)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar, Unpack
@@ -34,6 +34,7 @@ from ._download import (
     video_error,
     video_source,
 )
+from ._errors import ConfigurationError
 from ._http import async_clients
 from ._output import OutputPlan, plan_output
 from ._polling import StatusCallback, Waiter
@@ -68,13 +69,19 @@ class AsyncClient(BaseClient):
         max_retries: int | None = None,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        super().__init__(
-            api_key=api_key,
-            base_url=base_url,
-            site=site,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
+        try:
+            super().__init__(
+                api_key=api_key,
+                base_url=base_url,
+                site=site,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+        except ConfigurationError as exc:
+            # A traceback keeps this frame and prints its locals when formatted with them:
+            # drop the key from it, and the frames below (which hold it too) from the error.
+            del api_key
+            raise exc.with_traceback(None)  # noqa: B904  # the same error, not a new one
         self._api, self._video = async_clients(self._settings.http, http_client)
 
     async def create(self, **fields: Unpack[CreateFields]) -> Task:
@@ -193,7 +200,11 @@ class AsyncClient(BaseClient):
         response = await self._api.send(request, stream=True)
         try:
             reader = BodyReader(response)
-            async for raw in response.aiter_raw(CHUNK):
+            # A body its transport read already (a MockTransport on a user's client).
+            chunks = _no_chunks() if response.is_stream_consumed else response.aiter_raw(CHUNK)
+            if response.is_stream_consumed:
+                reader.take_read(response)
+            async for raw in chunks:
                 reader.feed(raw)
                 if reader.full:
                     break
@@ -263,3 +274,8 @@ class AsyncClient(BaseClient):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+async def _no_chunks() -> AsyncIterator[bytes]:
+    return
+    yield b""  # an async generator that yields nothing

@@ -53,10 +53,14 @@ class BaseClient:
         self._shown_url = display_url(self._settings.base_url)
 
     def __repr__(self) -> str:
-        s = self._settings
+        s = getattr(self, "_settings", None)
+        if s is None:
+            # A construction that failed: a traceback formatted with locals still reprs `self`,
+            # and a repr that raises there would hide the ConfigurationError behind its own.
+            return f"{type(self).__name__}(<not configured>)"
         return (
-            f"{type(self).__name__}(base_url={self._shown_url!r}, timeout={s.timeout!r}, "
-            f"max_retries={s.max_retries!r})"
+            f"{type(self).__name__}(base_url={display_url(s.base_url)!r}, "
+            f"timeout={s.timeout!r}, max_retries={s.max_retries!r})"
         )
 
     @property

@@ -33,6 +33,7 @@ from ._download import (
     video_error,
     video_source,
 )
+from ._errors import ConfigurationError
 from ._http import sync_clients
 from ._output import OutputPlan, plan_output
 from ._polling import StatusCallback, Waiter
@@ -67,13 +68,19 @@ class Client(BaseClient):
         max_retries: int | None = None,
         http_client: httpx.Client | None = None,
     ) -> None:
-        super().__init__(
-            api_key=api_key,
-            base_url=base_url,
-            site=site,
-            timeout=timeout,
-            max_retries=max_retries,
-        )
+        try:
+            super().__init__(
+                api_key=api_key,
+                base_url=base_url,
+                site=site,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+        except ConfigurationError as exc:
+            # A traceback keeps this frame and prints its locals when formatted with them:
+            # drop the key from it, and the frames below (which hold it too) from the error.
+            del api_key
+            raise exc.with_traceback(None)  # noqa: B904  # the same error, not a new one
         self._api, self._video = sync_clients(self._settings.http, http_client)
 
     def create(self, **fields: Unpack[CreateFields]) -> Task:
@@ -184,7 +191,11 @@ class Client(BaseClient):
         response = self._api.send(request, stream=True)
         with contextlib.closing(response):
             reader = BodyReader(response)
-            for raw in response.iter_raw(CHUNK):
+            # A body its transport read already (a MockTransport on a user's client).
+            chunks = [] if response.is_stream_consumed else response.iter_raw(CHUNK)
+            if response.is_stream_consumed:
+                reader.take_read(response)
+            for raw in chunks:
                 reader.feed(raw)
                 if reader.full:
                     break

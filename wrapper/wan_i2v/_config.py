@@ -17,6 +17,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from ._constants import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_SITE,
@@ -102,7 +104,19 @@ def _resolve_base_url(base_url: str | None, site: str | None, dotenv: dict[str, 
 
 
 def _check_base_url(url: str) -> str:
-    if not url.lower().startswith(("http://", "https://")):
+    try:
+        host, problem = httpx.URL(url).host, ""
+    except httpx.InvalidURL as exc:
+        host, problem = "", str(exc)
+    if problem:
+        # Raised outside the except: no chained context holding a half-built URL (whose repr
+        # raises in a traceback formatted with locals). Not echoed: a URL that does not parse
+        # cannot have its password masked.
+        raise ConfigurationError(
+            f"{ENV_BASE_URL} / base_url is not a valid URL ({problem}); expected e.g. "
+            "https://api.mulerouter.ai."
+        )
+    if not url.lower().startswith(("http://", "https://")) or not host:
         raise ConfigurationError(
             f"{ENV_BASE_URL} / base_url must be an http(s) URL, got {display_url(url)!r}."
         )

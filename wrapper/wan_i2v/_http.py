@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ._errors import ConfigurationError
-from ._logging import log_request, log_response
+from ._logging import display_url, log_request, log_response
 from ._translate import ACCEPT_ENCODING
 from ._version import __version__
 
@@ -88,14 +88,6 @@ def _describe_char(char: str) -> str:
     if char == "\0":
         return "a NUL byte"
     return f"the non-ASCII or control character U+{ord(char):04X}"
-
-
-def display_url(url: str | httpx.URL) -> str:
-    """A URL fit to print: a password in it is shown as ``***``."""
-    parsed = httpx.URL(url)
-    if not parsed.password:
-        return str(url)
-    return str(parsed.copy_with(password="***"))  # noqa: S106  # a mask, not a password
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:

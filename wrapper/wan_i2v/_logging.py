@@ -15,6 +15,16 @@ _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "
 _DATA_URI = re.compile(rb"data:([\w.+/-]+);base64,([A-Za-z0-9+/=]+)")
 
 
+def display_url(url: str | httpx.URL) -> str:
+    """A URL fit to print: a password in it is shown as ``***`` (here, not in _http, so that
+    the log lines below use it too)."""
+    parsed = httpx.URL(url)
+    if not parsed.password:
+        return str(url)
+    # copy_with(password=) alone drops the user name: keep it, as `user:***@host`.
+    return str(parsed.copy_with(username=parsed.username, password="***"))  # noqa: S106
+
+
 def log_request(request: httpx.Request) -> None:
     """Log one outgoing request at DEBUG (nothing is formatted unless DEBUG is on)."""
     if not logger.isEnabledFor(logging.DEBUG):
@@ -26,7 +36,7 @@ def log_request(request: httpx.Request) -> None:
     logger.debug(
         "request %s %s headers=%s body=%s",
         request.method,
-        request.url,
+        display_url(request.url),
         headers,
         describe_body(_content(request)),
     )
@@ -38,7 +48,7 @@ def log_response(response: httpx.Response) -> None:
         logger.debug(
             "response %s %s -> %s",
             response.request.method,
-            response.request.url,
+            display_url(response.request.url),
             response.status_code,
         )
 

@@ -89,6 +89,14 @@ class BodyReader:
         self._size += len(data)
         self.full = self._size >= self._cap
 
+    def take_read(self, response: httpx.Response) -> None:
+        """A body its transport has already read and decoded (``httpx.MockTransport`` on a
+        user's client does): capped, not decoded again."""
+        self._parts = [response.content[: self._cap]]
+        self._size = len(self._parts[0])
+        self.undecodable = False
+        self.full = True
+
     @property
     def content(self) -> bytes:
         return b"".join(self._parts)
