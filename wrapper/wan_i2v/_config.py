@@ -34,7 +34,7 @@ from ._errors import ConfigurationError
 from ._http import ApiKeyAuth, ClientSettings, display_url
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Settings:
     """Resolved configuration. The key lives only inside ``auth``, whose repr masks it."""
 
@@ -42,6 +42,12 @@ class Settings:
     base_url: str
     timeout: float
     max_retries: int
+
+    def __repr__(self) -> str:
+        return (
+            f"Settings(auth={self.auth!r}, base_url={display_url(self.base_url)!r}, "
+            f"timeout={self.timeout!r}, max_retries={self.max_retries!r})"
+        )
 
     @property
     def http(self) -> ClientSettings:

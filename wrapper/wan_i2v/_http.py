@@ -14,7 +14,7 @@ base URL, headers, hooks and auth stay exactly as they were.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -129,7 +129,7 @@ class AsyncSendThrough(httpx.AsyncBaseTransport):
 class ClientSettings:
     """What the two httpx clients are built from."""
 
-    base_url: str
+    base_url: str = field(repr=False)  # may hold a password
     auth: ApiKeyAuth
     timeout: float
 
