@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 
-from wan_i2v_openapi.models.task_response import TaskResponse
-from wan_i2v_openapi.types import Response
+from wan_i2v._generated.models.task_response import TaskResponse
+from wan_i2v._generated.types import Response
 
 from ._config import Settings, resolve_settings
 from ._errors import ValidationError, make_status_error

@@ -12,8 +12,8 @@ from typing import Any, Self, TypeVar
 
 import httpx
 
-from wan_i2v_openapi import AuthenticatedClient
-from wan_i2v_openapi.api.generation import create_generation_task, get_generation_task
+from wan_i2v._generated import AuthenticatedClient
+from wan_i2v._generated.api.generation import create_generation_task, get_generation_task
 
 from ._base import (
     USER_AGENT,

@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from wan_i2v_openapi.models.create_generation_task_request import CreateGenerationTaskRequest
+from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
 
 from ._constants import (
     DURATIONS,
