@@ -12,10 +12,10 @@ import httpx
 import pytest
 import respx
 
-from wan_i2v_openapi import AuthenticatedClient
-from wan_i2v_openapi.api.generation import create_generation_task, get_generation_task
-from wan_i2v_openapi.models.create_generation_task_request import CreateGenerationTaskRequest
-from wan_i2v_openapi.models.task_response import TaskResponse
+from wan_i2v._generated import AuthenticatedClient
+from wan_i2v._generated.api.generation import create_generation_task, get_generation_task
+from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
+from wan_i2v._generated.models.task_response import TaskResponse
 
 from ._support import (
     CREATE_PATH,

@@ -16,6 +16,9 @@ from PIL import Image
 
 from wan_i2v.sandbox import RunningSandbox, SandboxConfig, serve
 
+# Real time, real processes or builds: run once, on the interpreter nox runs on.
+pytestmark = pytest.mark.slow
+
 KEY = "sk-test-SECRET-4242"
 
 

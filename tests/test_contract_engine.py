@@ -27,6 +27,9 @@ from wan_i2v.contract._plan import ABSENT, BillableProbeError, assert_unbillable
 from wan_i2v.contract._rules import validator
 from wan_i2v.sandbox import SandboxConfig, serve
 
+# Real time, real processes or builds: run once, on the interpreter nox runs on.
+pytestmark = pytest.mark.slow
+
 SPEC = load_spec()
 RULES = rules(SPEC)
 PLAN = plan(SPEC)

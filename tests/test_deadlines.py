@@ -17,6 +17,9 @@ from scripted import Seen, reply, scripted_server
 
 import wan_i2v
 
+# Real time, real processes or builds: run once, on the interpreter nox runs on.
+pytestmark = pytest.mark.slow
+
 DEADLINE = 2.0
 # A request's connect time on loopback plus scheduling noise on a loaded CI machine.
 SLACK = 0.6

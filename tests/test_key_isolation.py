@@ -33,6 +33,9 @@ from servers import Hang, Reply, Reset, ScriptedServer, Seen, refused_url, scrip
 import wan_i2v
 from wan_i2v._http import ApiKeyAuth
 
+# Real time, real processes or builds: run once, on the interpreter nox runs on.
+pytestmark = pytest.mark.slow
+
 KEY = "mr-" + secrets.token_hex(24)  # fresh per run: no output can hold it by chance
 KEY_MIDDLE = KEY[16:36]  # a distinctive part, found even where the key is cut or wrapped
 URL_IMAGE = "https://example.com/flower.jpg"

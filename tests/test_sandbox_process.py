@@ -21,6 +21,9 @@ import pytest
 
 from wan_i2v.sandbox._from_spec import MAX_BODY_BYTES
 
+# Real time, real processes or builds: run once, on the interpreter nox runs on.
+pytestmark = pytest.mark.slow
+
 API = "/vendors/alibaba/v1/wan2.2-i2v-plus/generation"
 KEY = "process-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}

@@ -12,7 +12,7 @@ from typing import Any, Self, TypeVar, Unpack
 
 import httpx
 
-from wan_i2v_openapi.models.create_generation_task_request import CreateGenerationTaskRequest
+from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
 
 from ._base import (
     BaseClient,

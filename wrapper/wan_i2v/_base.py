@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from wan_i2v_openapi.models.create_generation_task_request import CreateGenerationTaskRequest
+from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
 
 from ._config import Settings, resolve_settings
 from ._errors import TaskIncompleteError, ValidationError, WanI2VError

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, NotRequired, Required, TypedDict
 
-from wan_i2v_openapi.models.create_generation_task_request import CreateGenerationTaskRequest
+from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
 
 from ._constants import NEGATIVE_PROMPT_MAX_CHARS, PROMPT_MAX_CHARS, SEED_MAX, SEED_MIN
 from ._errors import ValidationError

@@ -19,7 +19,7 @@ from ._constants import (
 )
 
 if TYPE_CHECKING:
-    from wan_i2v_openapi.models.task_response import TaskResponse
+    from wan_i2v._generated.models.task_response import TaskResponse
 
 logger = logging.getLogger("wan_i2v")
 

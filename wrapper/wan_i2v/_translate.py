@@ -20,9 +20,9 @@ from typing import Any
 
 import httpx
 
-from wan_i2v_openapi.api.generation import create_generation_task, get_generation_task
-from wan_i2v_openapi.models.create_generation_task_request import CreateGenerationTaskRequest
-from wan_i2v_openapi.models.task_response import TaskResponse
+from wan_i2v._generated.api.generation import create_generation_task, get_generation_task
+from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
+from wan_i2v._generated.models.task_response import TaskResponse
 
 from ._errors import make_status_error
 from ._task import Task
