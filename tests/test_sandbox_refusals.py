@@ -380,3 +380,19 @@ def test_image_over_the_byte_limit_fails_its_task(http: httpx.Client) -> None:
     payload = base64.b64encode(b"\0" * 10_000_001).decode()
     info = task_outcome(http, {**VALID, "image": "data:image/png;base64," + payload})
     assert "10000001 bytes" in info["error"]["detail"]
+
+
+def test_every_answer_carries_a_traceparent() -> None:
+    """The sandbox sends traceparent on successes too, as the API does (spec: 202, 200)."""
+    import wan_i2v as w
+
+    with (
+        serve(SandboxConfig(task_seconds=0)) as running,
+        w.Client(base_url=running.url, api_key="k") as client,
+    ):
+        created = client.create(image="https://example.com/a.jpg", prompt="p")
+        again = client.get(created.id)
+    assert created.request_id
+    assert created.request_id.startswith("00-")
+    assert again.request_id
+    assert again.request_id != created.request_id

@@ -30,18 +30,6 @@ DEFAULT_DURATION: Final = 5
 DEFAULT_PROMPT_EXTEND: Final = True
 SEED_MIN: Final = 0
 SEED_MAX: Final = 2_147_483_647
-REQUEST_FIELDS: Final = frozenset(
-    {
-        "prompt",
-        "image",
-        "last_frame",
-        "negative_prompt",
-        "resolution",
-        "duration",
-        "prompt_extend",
-        "seed",
-    }
-)
 
 # Image requirements (spec: x-image-*; the byte limit is decided in spec/DECISIONS.md, D4).
 IMAGE_MIN_SIDE: Final = 360

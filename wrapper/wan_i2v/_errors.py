@@ -13,8 +13,9 @@
     │       ├── BadRequestError (400)         ├── ConflictError (409)
     │       ├── AuthenticationError (401)     ├── UnprocessableEntityError (422)
     │       ├── PaymentRequiredError (402)    ├── RateLimitError (429, retry_after)
-    │       ├── PermissionDeniedError (403)   └── InternalServerError (5xx)
-    │       └── NotFoundError (404)
+    │       ├── PermissionDeniedError (403)   ├── LockedError (423)
+    │       ├── NotFoundError (404)           ├── UnavailableForLegalReasonsError (451)
+    │       ├── MethodNotAllowedError (405)   └── InternalServerError (5xx)
     ├── TaskFailedError             the task ran and failed (code, title, detail)
     ├── WaitTimeoutError            wait() gave up; the task may still run and cost money
     ├── DownloadError               the video could not be downloaded or written whole
@@ -50,6 +51,8 @@ __all__ = [
     "CreateOutcomeUnknownError",
     "DownloadError",
     "InternalServerError",
+    "LockedError",
+    "MethodNotAllowedError",
     "NotFoundError",
     "OutputExistsError",
     "PaymentRequiredError",
@@ -57,6 +60,7 @@ __all__ = [
     "RateLimitError",
     "TaskFailedError",
     "TaskIncompleteError",
+    "UnavailableForLegalReasonsError",
     "UnprocessableEntityError",
     "ValidationError",
     "WaitTimeoutError",
@@ -196,8 +200,20 @@ class NotFoundError(APIStatusError):
     advice = "Wrong path or unknown task id: check the task id and the base URL."
 
 
+class MethodNotAllowedError(APIStatusError):
+    advice = "The API refused the HTTP method: the base URL or the path is probably wrong."
+
+
 class ConflictError(APIStatusError):
     advice = "The task already exists."
+
+
+class LockedError(APIStatusError):
+    advice = "The resource is locked: try again later."
+
+
+class UnavailableForLegalReasonsError(APIStatusError):
+    advice = "The API refused the request for legal reasons (content or region)."
 
 
 class UnprocessableEntityError(APIStatusError):
@@ -228,9 +244,12 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     402: PaymentRequiredError,
     403: PermissionDeniedError,
     404: NotFoundError,
+    405: MethodNotAllowedError,
     409: ConflictError,
     422: UnprocessableEntityError,
+    423: LockedError,
     429: RateLimitError,
+    451: UnavailableForLegalReasonsError,
 }
 
 

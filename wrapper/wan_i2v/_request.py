@@ -62,6 +62,9 @@ class CreateFields(TypedDict, total=False):
     last_frame: NotRequired[
         Annotated[ImageInput | None, Field("An image for the last frame (path or URL).")]
     ]
+    safety_filter: NotRequired[
+        Annotated[bool | None, Field("Ask the API to filter unsafe content (sent only if given).")]
+    ]
     extra_body: NotRequired[
         Annotated[
             Mapping[str, Any] | None,

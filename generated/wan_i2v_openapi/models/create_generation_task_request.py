@@ -17,8 +17,8 @@ T = TypeVar("T", bound="CreateGenerationTaskRequest")
 
 @_attrs_define
 class CreateGenerationTaskRequest:
-    """Unknown fields are allowed (D6): the API grows fields (`safety_filter`, D3) before its
-    page lists them, and clients send them through an escape hatch.
+    """Unknown fields are allowed (D6): the API grows fields before its page lists them (as it
+    did with `safety_filter`, D3), and clients send them through an escape hatch.
 
         Attributes:
             prompt (str): Motion/story description (max 800 characters, counted as code points, D5).
@@ -33,6 +33,9 @@ class CreateGenerationTaskRequest:
             duration (Literal[5] | Unset): Video duration in seconds (30 fps). Fixed at 5 seconds.
             prompt_extend (bool | Unset): Enable intelligent prompt rewriting. Default: True.
             seed (int | Unset): Random seed [0, 2147483647].
+            safety_filter (bool | Unset): Content safety filtering (D3). The current version of the page shows
+                `"safety_filter": true` in its request; it documents no default, so a client sends it only when the caller gives
+                it.
     """
 
     prompt: str
@@ -43,6 +46,7 @@ class CreateGenerationTaskRequest:
     duration: Literal[5] | Unset = UNSET
     prompt_extend: bool | Unset = True
     seed: int | Unset = UNSET
+    safety_filter: bool | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -64,6 +68,8 @@ class CreateGenerationTaskRequest:
 
         seed = self.seed
 
+        safety_filter = self.safety_filter
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -84,6 +90,8 @@ class CreateGenerationTaskRequest:
             field_dict["prompt_extend"] = prompt_extend
         if seed is not UNSET:
             field_dict["seed"] = seed
+        if safety_filter is not UNSET:
+            field_dict["safety_filter"] = safety_filter
 
         return field_dict
 
@@ -113,6 +121,8 @@ class CreateGenerationTaskRequest:
 
         seed = d.pop("seed", UNSET)
 
+        safety_filter = d.pop("safety_filter", UNSET)
+
         create_generation_task_request = cls(
             prompt=prompt,
             image=image,
@@ -122,6 +132,7 @@ class CreateGenerationTaskRequest:
             duration=duration,
             prompt_extend=prompt_extend,
             seed=seed,
+            safety_filter=safety_filter,
         )
 
         create_generation_task_request.additional_properties = d

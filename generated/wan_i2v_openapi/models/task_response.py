@@ -21,7 +21,8 @@ class TaskResponse:
 
     Attributes:
         task_info (TaskInfo):
-        videos (list[str] | Unset): URLs of the MP4 results; present only when the task has succeeded.
+        videos (list[str] | Unset): URLs of the MP4 results; present only when the task has succeeded. They expire
+            (about 24 hours on sibling models' get-task pages): download promptly, or get the task again for fresh ones.
     """
 
     task_info: TaskInfo

@@ -20,7 +20,7 @@ from ._check import BodyError, parse_body, request_problems
 from ._from_spec import CREATE_OPERATION, GET_OPERATION, image_rules, operation_path
 from ._images import judge
 from ._mp4 import video_bytes, video_for
-from ._refusal import Problem, refusal
+from ._refusal import Problem, refusal, trace_header
 from ._state import SandboxConfig, SandboxState, normal_task_id
 
 logger = logging.getLogger("wan_i2v.sandbox")
@@ -57,7 +57,9 @@ def create_app(
                 detail="injected fault after the task was created",
                 retry_after=fault.retry_after,
             )
-        return JSONResponse(state.describe(task, _base(request)), status_code=202)
+        return JSONResponse(
+            state.describe(task, _base(request)), status_code=202, headers=trace_header()
+        )
 
     async def get(request: Request) -> Response:
         if (refused := _gate(request, state, "get")) is not None:
@@ -66,7 +68,7 @@ def create_app(
         task = state.task(task_id)
         if task is None:
             return _unknown(state, task_id)
-        return JSONResponse(state.describe(task, _base(request)))
+        return JSONResponse(state.describe(task, _base(request)), headers=trace_header())
 
     async def video(request: Request) -> Response:
         state.record("GET", request.url.path)

@@ -45,15 +45,17 @@ def refusal(
         "detail": detail,
         "errors": [{"field": p.field, "message": p.message} for p in problems],
     }
-    sent = {
-        **(headers or {}),
-        "traceparent": f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01",
-    }
+    sent = {**(headers or {}), **trace_header()}
     if retry_after is not None:
         sent["Retry-After"] = str(retry_after_seconds(retry_after))
     if close:
         sent["Connection"] = "close"
     return JSONResponse(body, status_code=status, headers=sent)
+
+
+def trace_header() -> dict[str, str]:
+    """A fresh W3C ``traceparent``: the API sends one on every answer, successes included."""
+    return {"traceparent": f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"}
 
 
 def retry_after_seconds(seconds: float) -> int:

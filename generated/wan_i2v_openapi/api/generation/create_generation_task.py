@@ -63,20 +63,45 @@ def _parse_response(
 
         return response_404
 
+    if response.status_code == 405:
+        response_405 = ErrorBody.from_dict(response.json())
+
+        return response_405
+
     if response.status_code == 409:
         response_409 = ErrorBody.from_dict(response.json())
 
         return response_409
+
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = ErrorBody.from_dict(response.json())
+
+        return response_415
 
     if response.status_code == 422:
         response_422 = ErrorBody.from_dict(response.json())
 
         return response_422
 
+    if response.status_code == 423:
+        response_423 = ErrorBody.from_dict(response.json())
+
+        return response_423
+
     if response.status_code == 429:
         response_429 = ErrorBody.from_dict(response.json())
 
         return response_429
+
+    if response.status_code == 451:
+        response_451 = ErrorBody.from_dict(response.json())
+
+        return response_451
 
     if response.status_code == 500:
         response_500 = ErrorBody.from_dict(response.json())
@@ -124,8 +149,8 @@ def sync_detailed(
 
     Args:
         body (CreateGenerationTaskRequest): Unknown fields are allowed (D6): the API grows fields
-            (`safety_filter`, D3) before its
-            page lists them, and clients send them through an escape hatch.
+            before its page lists them (as it
+            did with `safety_filter`, D3), and clients send them through an escape hatch.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -155,8 +180,8 @@ def sync(
 
     Args:
         body (CreateGenerationTaskRequest): Unknown fields are allowed (D6): the API grows fields
-            (`safety_filter`, D3) before its
-            page lists them, and clients send them through an escape hatch.
+            before its page lists them (as it
+            did with `safety_filter`, D3), and clients send them through an escape hatch.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -181,8 +206,8 @@ async def asyncio_detailed(
 
     Args:
         body (CreateGenerationTaskRequest): Unknown fields are allowed (D6): the API grows fields
-            (`safety_filter`, D3) before its
-            page lists them, and clients send them through an escape hatch.
+            before its page lists them (as it
+            did with `safety_filter`, D3), and clients send them through an escape hatch.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -210,8 +235,8 @@ async def asyncio(
 
     Args:
         body (CreateGenerationTaskRequest): Unknown fields are allowed (D6): the API grows fields
-            (`safety_filter`, D3) before its
-            page lists them, and clients send them through an escape hatch.
+            before its page lists them (as it
+            did with `safety_filter`, D3), and clients send them through an escape hatch.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

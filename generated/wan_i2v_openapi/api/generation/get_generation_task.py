@@ -54,10 +54,25 @@ def _parse_response(
 
         return response_404
 
+    if response.status_code == 405:
+        response_405 = ErrorBody.from_dict(response.json())
+
+        return response_405
+
+    if response.status_code == 423:
+        response_423 = ErrorBody.from_dict(response.json())
+
+        return response_423
+
     if response.status_code == 429:
         response_429 = ErrorBody.from_dict(response.json())
 
         return response_429
+
+    if response.status_code == 451:
+        response_451 = ErrorBody.from_dict(response.json())
+
+        return response_451
 
     if response.status_code == 500:
         response_500 = ErrorBody.from_dict(response.json())
