@@ -66,7 +66,7 @@ def plan_output(path: str | os.PathLike[str] | None, *, overwrite: bool) -> Outp
         folder, name = Path.cwd(), None
     else:
         given = Path(path)
-        if os.fspath(path).endswith(("/", os.sep)) or given.is_dir():
+        if os.fspath(path).endswith(("/", os.sep)) or _is_dir(given):
             folder, name = given, None
         else:
             folder, name = given.parent, given.name
@@ -74,12 +74,19 @@ def plan_output(path: str | os.PathLike[str] | None, *, overwrite: bool) -> Outp
     if name is not None:
         _check_name(folder, name)
         target = folder / name
-        if target.is_dir():
+        if _is_dir(target):
             raise ValidationError(field="output", problem=f"{str(target)!r} is a folder")
     plan = OutputPlan(folder=folder, name=name, overwrite=overwrite)
     if name is not None:
         plan.target(name)  # exists?
     return plan
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # a name too long to even look up: _check_name says so
+        return False
 
 
 def _ensure_folder(folder: Path) -> None:

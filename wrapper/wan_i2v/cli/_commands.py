@@ -15,7 +15,6 @@ import functools
 import json
 import logging
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -55,7 +54,8 @@ def cli(ctx: click.Context, base_url: str | None, site: str | None, verbose: boo
 OUTPUT = click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path),
+    # A str, not a Path: Path("videos/") drops the slash that makes it a folder.
+    type=str,
     help="Where to write the video: a file, or a folder ending in / (default: ./<task id>.mp4).",
 )
 OVERWRITE = click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
@@ -156,7 +156,7 @@ def command(function: F) -> F:
 def generate(
     where: Where,
     /,
-    output: Path | None,
+    output: str | None,
     overwrite: bool,
     no_wait: bool,
     timeout: float,
@@ -218,7 +218,7 @@ def wait(
     where: Where,
     /,
     task_id: str,
-    output: Path | None,
+    output: str | None,
     overwrite: bool,
     no_download: bool,
     timeout: float,
@@ -244,7 +244,7 @@ def wait(
 @JSON
 @command
 def download(
-    where: Where, /, task_id: str, output: Path | None, overwrite: bool, as_json: bool
+    where: Where, /, task_id: str, output: str | None, overwrite: bool, as_json: bool
 ) -> None:
     """Download the video of a finished task (a fresh link is fetched)."""
     run = Run(as_json=as_json, where=where, output=output, overwrite=overwrite, known_id=task_id)

@@ -9,7 +9,6 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
@@ -87,7 +86,7 @@ class Run:
 
     as_json: bool
     where: Where
-    output: Path | None = None
+    output: str | None = None
     overwrite: bool = False
     stage: str = "checking"
     known_id: str | None = None  # a task named on the command line (wait, download)
