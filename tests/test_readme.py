@@ -27,12 +27,16 @@ def test_readme_example_runs(code: str, tmp_path: Path) -> None:
     """The example exits 0 with MULEROUTER_* pointing at a sandbox and its files present."""
     for name in ("cat.png", "in.png"):
         Image.new("RGB", (640, 480), (120, 80, 40)).save(tmp_path / name)
-    (tmp_path / "videos").mkdir()
+    # A block of tests (the pytest plugin's example) runs as a user's test file.
+    command = ["-c", code]
+    if "def test_" in code:
+        (tmp_path / "test_readme_example.py").write_text(code, encoding="utf-8")
+        command = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "test_readme_example.py"]
     with serve(SandboxConfig(task_seconds=0)) as sandbox:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MULEROUTER_")}
         env.update(MULEROUTER_BASE_URL=sandbox.url, MULEROUTER_API_KEY="readme-key")
         result = subprocess.run(
-            [sys.executable, "-c", code],
+            [sys.executable, *command],
             cwd=tmp_path,
             env=env,
             capture_output=True,
