@@ -154,17 +154,22 @@ class Run:
         if self.where.sandbox:
             return f"Task {task_id} lived in the sandbox, which ended with this command."
         hint = f"Task {task_id} may be billed. Finish it with: {self.finish_command(task_id)}"
-        if self.where.masked:
-            hint += "\n(The password in the base URL is masked: pass it as MULEROUTER_BASE_URL.)"
-        return hint
+        return hint + self._masked_note()
+
+    def _masked_note(self) -> str:
+        if not self.where.masked:
+            return ""
+        return "\n(The password in the base URL is masked: pass it as MULEROUTER_BASE_URL.)"
 
     def _interrupted_message(self, task_id: str | None) -> str:
         if self.where.sandbox:
             gone = f" Task {task_id} lived in the sandbox and is gone." if task_id else ""
             return f"Interrupted.{gone} Nothing was billed."
         if task_id:
-            hint = self._finish_hint(task_id, KeyboardInterrupt())
-            return f"Interrupted. Task {task_id} is still running on the server. {hint}"
+            return (
+                f"Interrupted. Task {task_id} is still running on the server and may be billed."
+                f"\nFinish it with: {self.finish_command(task_id)}{self._masked_note()}"
+            )
         if self.stage == "creating":
             return (
                 "Interrupted while the create request was in flight: a task may exist and be "
