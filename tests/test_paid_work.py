@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 from scripted import Seen, reply, scripted_server
+from test_cli import wan
 
 import wan_i2v
 from wan_i2v.sandbox import RunningSandbox, SandboxConfig, serve
@@ -350,19 +351,6 @@ def test_generate_never_pays_twice_and_never_loses_the_id(
 
 
 # --- The command line -----------------------------------------------------------------------
-
-
-def wan(*args: str, env: dict[str, str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("MULEROUTER_")}
-    return subprocess.run(
-        [sys.executable, "-m", "wan_i2v.cli", *args],
-        env={**base, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        **kwargs,
-    )
 
 
 @pytest.fixture
