@@ -471,3 +471,21 @@ def test_cli_interrupted_download_leaves_nothing_and_says_how_to_finish(
     assert f"wan-i2v --base-url {url} wait {TASK_ID}" in err
     assert list(out_dir.iterdir()) == []
     assert "Traceback" not in err
+
+
+def test_a_sandbox_task_is_not_offered_for_resuming(capsys: pytest.CaptureFixture[str]) -> None:
+    """With --sandbox the task died with the process: no resume command, it says so."""
+    import datetime as dt
+
+    from wan_i2v._task import Task
+    from wan_i2v.cli._display import Run, Where
+
+    now = dt.datetime.now(dt.UTC)
+    run = Run(as_json=True, where=Where(sandbox=True))
+    run.created(Task(id=TASK_ID, status="pending", created_at=now, updated_at=now))
+    assert run.fail(KeyboardInterrupt()) == 130
+    assert run.fail(wan_i2v.DownloadError("x", task_id=TASK_ID)) == 1
+    out, err = capsys.readouterr()
+    assert "wan-i2v wait" not in out + err
+    assert "sandbox" in err
+    assert all(json.loads(line)["task_id"] == TASK_ID for line in out.splitlines())
