@@ -113,9 +113,9 @@ def test_resolution_case_is_normalised(api: respx.MockRouter, client: Any) -> No
 def test_sent_body_has_documented_defaults_and_extra_fields(
     api: respx.MockRouter, client: Any
 ) -> None:
-    """Defaults are explicit on the wire and extra_body (safety_filter, D3) goes unchecked."""
+    """Defaults are explicit on the wire and extra_body (fields the spec lacks) goes unchecked."""
     route = api.post(CREATE_PATH).respond(202, json=task_json())
-    client.create(image=URL_IMAGE, prompt="p", extra_body={"safety_filter": False})
+    client.create(image=URL_IMAGE, prompt="p", extra_body={"watermark": False})
     body = httpx.Response(200, content=route.calls.last.request.content).json()
     assert body == {
         "prompt": "p",
@@ -123,7 +123,7 @@ def test_sent_body_has_documented_defaults_and_extra_fields(
         "resolution": "1080P",
         "duration": 5,
         "prompt_extend": True,
-        "safety_filter": False,
+        "watermark": False,
     }
 
 
