@@ -136,9 +136,23 @@ def _generate_into(session: nox.Session, target: Path) -> None:
     )
 
 
+# What `nox -s generate` writes besides generated/: the spec's facts and the sync client, each
+# into wrapper/ by a script of ours (marked GENERATED at its top), formatted like generated/.
+FACTS = ROOT / "wrapper" / "wan_i2v" / "_spec_facts.py"
+SYNC_CLIENT = ROOT / "wrapper" / "wan_i2v" / "_client.py"
+
+
+def _write_wrapper_files(session: nox.Session, facts: Path, sync_client: Path) -> None:
+    session.run("python", "scripts/generate_facts.py", "--output", str(facts))
+    session.run("python", "scripts/unasync.py", "--output", str(sync_client))
+    # The rewrite leaves imports unused or out of order; then the same formatter as generated/.
+    session.run("ruff", "check", "--fix-only", "--quiet", str(sync_client))
+    session.run("ruff", "format", "--quiet", str(facts), str(sync_client))
+
+
 @nox.session(python=PYTHON)
 def generate(session: nox.Session) -> None:
-    """Rewrite generated/ from spec/openapi.yaml with the pinned generator."""
+    """Rewrite generated/, the spec's facts and the sync client from their sources."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "generate"))
     fresh = SCRATCH / GENERATED.name
     try:
@@ -147,25 +161,38 @@ def generate(session: nox.Session) -> None:
         shutil.move(fresh, GENERATED)
     finally:
         shutil.rmtree(SCRATCH, ignore_errors=True)
+    _write_wrapper_files(session, FACTS, SYNC_CLIENT)
 
 
 @nox.session(python=PYTHON)
 def regen_check(session: nox.Session) -> None:
-    """Fail, printing the diff, when generated/ differs from what the spec generates."""
+    """Fail, printing the diff, when generated/, the spec's facts or the sync client differ
+    from what their sources make."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "generate"))
     fresh = SCRATCH / GENERATED.name
     try:
         _generate_into(session, fresh)
         diff = _tree_diff(GENERATED, fresh)
+        _write_wrapper_files(session, SCRATCH / FACTS.name, SCRATCH / SYNC_CLIENT.name)
+        for committed in (FACTS, SYNC_CLIENT):
+            diff += _file_diff(committed, SCRATCH / committed.name)
     finally:
         shutil.rmtree(SCRATCH, ignore_errors=True)
     if diff:
         sys.stderr.writelines(diff)
         session.error(
-            "generated/ differs from what the pinned generator makes of spec/openapi.yaml "
-            "(diff above). Never edit generated/ by hand: change the spec, then `nox -s generate`."
+            "Generated files differ from what their sources make (diff above). Never edit them "
+            "by hand: change spec/openapi.yaml or wrapper/wan_i2v/_async_client.py, then "
+            "`nox -s generate`."
         )
-    session.log("generated/ matches spec/openapi.yaml")
+    session.log("generated/, _spec_facts.py and _client.py match their sources")
+
+
+def _file_diff(committed: Path, fresh: Path) -> list[str]:
+    a = committed.read_text().splitlines(keepends=True) if committed.exists() else []
+    b = fresh.read_text().splitlines(keepends=True)
+    name = committed.relative_to(ROOT).as_posix()
+    return list(difflib.unified_diff(a, b, name, f"regenerated/{fresh.name}"))
 
 
 def _tree_diff(committed: Path, fresh: Path) -> list[str]:

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import httpx
 
+from wan_i2v import _spec_facts as facts
+
 HERE = Path(__file__).parent
-CREATE_PATH = "/vendors/alibaba/v1/wan2.2-i2v-plus/generation"
+CREATE_PATH = facts.CREATE_PATH
 KEY = "bench-key"
 
 

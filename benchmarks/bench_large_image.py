@@ -11,12 +11,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from ._common import HERE, KEY, Figure, alternate, server
+from ._common import CREATE_PATH, HERE, KEY, Figure, alternate, server
 
 # Run in a fresh interpreter per measurement so one side's garbage never counts for the other.
 MEMORY_PROBE = r"""
 import base64, json, sys, tracemalloc
-import httpx, wan_i2v
+import httpx, wan_i2v, wan_i2v._spec_facts
 side, url, path = sys.argv[1:4]
 client = wan_i2v.Client(base_url=url, api_key="bench-key")
 http = httpx.Client(base_url=url, headers={"Authorization": "Bearer bench-key"})
@@ -26,7 +26,7 @@ def baseline():
     with open(path, "rb") as f:
         data = f.read()
     body = {"prompt": "p", "image": "data:image/png;base64," + base64.b64encode(data).decode()}
-    http.post("/vendors/alibaba/v1/wan2.2-i2v-plus/generation",
+    http.post(wan_i2v._spec_facts.CREATE_PATH,
               content=json.dumps(body), headers={"content-type": "application/json"}).json()
 run = ours if side == "ours" else baseline
 run()  # warm: imports and connections are not what is measured
@@ -92,7 +92,7 @@ def run(quick: bool) -> list[Figure]:
                     "image": "data:image/png;base64," + base64.b64encode(data).decode(),
                 }
                 http.post(
-                    "/vendors/alibaba/v1/wan2.2-i2v-plus/generation",
+                    CREATE_PATH,
                     content=json.dumps(body),
                     headers={"content-type": "application/json"},
                 ).json()

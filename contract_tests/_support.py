@@ -11,7 +11,9 @@ from typing import Any
 import jsonschema
 import yaml
 
-CREATE_PATH = "/vendors/alibaba/v1/wan2.2-i2v-plus/generation"
+from wan_i2v import _spec_facts as facts
+
+CREATE_PATH = facts.CREATE_PATH
 GET_PATH = CREATE_PATH + "/{task_id}"
 CONTRACT_KEY = "contract-test-key"
 

@@ -14,6 +14,7 @@ import respx
 import stamina
 
 import wan_i2v
+from wan_i2v import _spec_facts as facts
 
 
 @pytest.fixture(autouse=True)
@@ -39,9 +40,9 @@ def _instant_retries() -> Iterator[None]:
 
 KEY = "sk-test-SECRET-4242"  # recognisable, so tests can search every output for it
 BASE = "https://api.mulerouter.ai"
-CREATE_PATH = "/vendors/alibaba/v1/wan2.2-i2v-plus/generation"
+CREATE_PATH = facts.CREATE_PATH  # the spec's, never typed out
 TASK_ID = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
-TASK_PATH = f"{CREATE_PATH}/{TASK_ID}"
+TASK_PATH = facts.GET_PATH.format(task_id=TASK_ID)
 VIDEO_URL = "https://videos.example.com/out/3c90c3cc.mp4"
 
 

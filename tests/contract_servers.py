@@ -15,12 +15,13 @@ from typing import Any, Literal
 import httpx
 import jsonschema
 
+from wan_i2v import _spec_facts as facts
 from wan_i2v._spec import load_spec
 from wan_i2v.contract._rules import validator
 
 BASE = "https://api.test"
 KEY = "contract-engine-SECRET-key"
-CREATE = "/vendors/alibaba/v1/wan2.2-i2v-plus/generation"
+CREATE = facts.CREATE_PATH
 # How refusals name what is wrong: every violation (the sandbox that names them all, FastAPI's
 # loc lists, or only in the message text), the first one (by alphabetical order with required
 # fields first, like today's sandbox, or by body order), or nothing at all.

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from wan_i2v._spec_facts import CREATE_PATH
 from wan_i2v.sandbox import RunningSandbox, SandboxConfig, serve
 
 # Real time, real processes or builds: run once, on the interpreter nox runs on.
@@ -266,7 +267,7 @@ def test_sandbox_command_serves_the_api() -> None:
         text=True,
     )
     try:
-        url = f"http://127.0.0.1:{port}/vendors/alibaba/v1/wan2.2-i2v-plus/generation"
+        url = f"http://127.0.0.1:{port}{CREATE_PATH}"
         body = {"prompt": "p", "image": "https://example.com/a.jpg"}
         deadline = time.monotonic() + 20
         while True:

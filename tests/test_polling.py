@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 import wan_i2v
-from wan_i2v._constants import POLL_FIRST_DELAY, POLL_JITTER, POLL_MAX_DELAY
+from wan_i2v._constants import POLL_FIRST_DELAY, POLL_GROWTH, POLL_JITTER, POLL_MAX_DELAY
 from wan_i2v._deadline import MIN_REQUEST_SECONDS
 from wan_i2v._polling import Waiter
 from wan_i2v._task import Task
@@ -47,7 +47,7 @@ def test_schedule_starts_at_two_seconds_and_grows_to_the_cap(rng: float) -> None
     delays = schedule(waiter, clock, 12)
     jitter = 1 + POLL_JITTER * (2 * rng - 1)
     assert delays[0] == pytest.approx(POLL_FIRST_DELAY * jitter)
-    assert delays[1] == pytest.approx(POLL_FIRST_DELAY * 1.5 * jitter)
+    assert delays[1] == pytest.approx(POLL_FIRST_DELAY * POLL_GROWTH * jitter)
     assert all(b >= a for a, b in itertools.pairwise(delays))
     assert delays[-1] == pytest.approx(POLL_MAX_DELAY * jitter)
 

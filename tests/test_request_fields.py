@@ -1,8 +1,9 @@
 """The create fields are declared once (wan_i2v._request.CreateFields): the spec, that
 declaration, create() and generate() of both clients and the command line's options agree.
 
-Adding a field to the spec then costs a regeneration and one line in CreateFields; each test
-here fails when a field is added to one of them only."""
+Adding a field to the spec then costs a regeneration (the declaration's spec part, SpecFields,
+is generated: tests/test_derived_facts.py shows a new field followed everywhere); each test
+here fails when a field reaches one of them only."""
 
 from __future__ import annotations
 

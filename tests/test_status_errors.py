@@ -11,38 +11,37 @@ import respx
 from conftest import CREATE_PATH, TASK_ID, TASK_PATH, task_json
 
 import wan_i2v
+from wan_i2v import _spec_facts as facts
 from wan_i2v._errors import status_error_class
 from wan_i2v._spec import load_spec
 
 CLASSES = {
-    400: wan_i2v.BadRequestError,
-    401: wan_i2v.AuthenticationError,
-    402: wan_i2v.PaymentRequiredError,
-    403: wan_i2v.PermissionDeniedError,
-    404: wan_i2v.NotFoundError,
-    405: wan_i2v.MethodNotAllowedError,
-    409: wan_i2v.ConflictError,
-    422: wan_i2v.UnprocessableEntityError,
-    423: wan_i2v.LockedError,
-    429: wan_i2v.RateLimitError,
-    451: wan_i2v.UnavailableForLegalReasonsError,
+    cls.documented_status: cls
+    for cls in vars(wan_i2v).values()
+    if isinstance(cls, type) and issubclass(cls, wan_i2v.APIStatusError) and cls.documented_status
 }
 
 
-def test_every_documented_error_status_has_a_class() -> None:
-    """Each 4xx the spec lists for an operation maps to a class of its own (413 and 415, the
-    sandbox's refusals of a body it will not read, are plain APIStatusError), 5xx to
-    InternalServerError."""
-    for path in load_spec()["paths"].values():
-        for operation in path.values():
-            for code in map(int, operation["responses"]):
-                cls = status_error_class(code)
-                if code >= 500:
-                    assert cls is wan_i2v.InternalServerError
-                elif code in (413, 415):
-                    assert cls is wan_i2v.APIStatusError
-                elif code >= 400:
-                    assert cls is CLASSES[code], code
+@pytest.mark.parametrize("code", sorted(facts.DOCUMENTED_ERROR_STATUSES))
+def test_every_documented_error_status_has_a_class(code: int) -> None:
+    """Each error status the spec documents (read from the generated facts) maps to the
+    public class that declares it; every 5xx to InternalServerError."""
+    cls = status_error_class(code)
+    assert cls.documented_status == (500 if code >= 500 else code)
+    assert cls is CLASSES[cls.documented_status]
+    assert cls.__name__ in wan_i2v.__all__
+
+
+def test_the_facts_list_every_status_of_the_spec() -> None:
+    """The generated list is the spec's (the facts module is not stale)."""
+    codes = {
+        int(code)
+        for path in load_spec()["paths"].values()
+        for operation in path.values()
+        for code in operation["responses"]
+        if int(code) >= 400
+    }
+    assert codes == facts.DOCUMENTED_ERROR_STATUSES
 
 
 @pytest.mark.parametrize("code", [405, 423, 451])

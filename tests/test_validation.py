@@ -11,7 +11,11 @@ import respx
 from conftest import CREATE_PATH, task_json
 
 import wan_i2v
-from wan_i2v._constants import NEGATIVE_PROMPT_MAX_CHARS, PROMPT_MAX_CHARS, SEED_MAX
+from wan_i2v._spec_facts import CREATE_FIELDS
+
+PROMPT_MAX_CHARS = CREATE_FIELDS["prompt"].max_length or 0
+NEGATIVE_PROMPT_MAX_CHARS = CREATE_FIELDS["negative_prompt"].max_length or 0
+SEED_MAX = int(CREATE_FIELDS["seed"].maximum or 0)
 
 URL_IMAGE = "https://example.com/flower.jpg"
 

@@ -1,10 +1,13 @@
-"""The asynchronous client: the twin of _client.py, line for line, with awaits.
-Only I/O lives here; the rules are in _base and the modules it uses (tests/test_parity.py
-checks the two have the same methods and signatures)."""
+"""The asynchronous client, and the source of the synchronous one.
+
+This file is written by hand; ``_client.py`` is generated from it by scripts/unasync.py (``nox -s
+generate``; ``nox -s regen_check`` fails when the two disagree). Write every change here, with
+the primitives of _async_io (paired with _sync_io) so the rewrite stays mechanical.
+
+Only I/O lives here; the rules are in _base and the modules it uses."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
@@ -14,6 +17,7 @@ import httpx
 
 from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
 
+from ._async_io import call_hook, run_blocking, sleep
 from ._base import (
     BaseClient,
     BeforeCreateCallback,
@@ -24,7 +28,7 @@ from ._base import (
     task_uuid,
 )
 from ._constants import DEFAULT_DOWNLOAD_TIMEOUT, DEFAULT_WAIT_TIMEOUT
-from ._deadline import Deadline
+from ._deadline import Deadline, checked_seconds
 from ._download import (
     PartialFile,
     VideoSource,
@@ -47,7 +51,7 @@ T = TypeVar("T")
 
 
 class AsyncClient(BaseClient):
-    """Asynchronous client for wan2.2-i2v-plus; the methods of ``Client``, awaitable.
+    """Asynchronous client for wan2.2-i2v-plus.
 
     Args:
         api_key: defaults to ``MULEROUTER_API_KEY`` (environment, then ``./.env``).
@@ -118,7 +122,7 @@ class AsyncClient(BaseClient):
         )
         request = get_request(task_uuid(waiter.task_id))
         while waiter.result is None:
-            await asyncio.sleep(waiter.next_delay())
+            await sleep(waiter.next_delay())
             try:
                 task = await self._send(request, waiter.deadline)
             except CALL_ERRORS as exc:
@@ -142,8 +146,8 @@ class AsyncClient(BaseClient):
         None: ``./<task id>.mp4``. The file appears only once complete; the API key is never
         sent to the video host.
         """
+        deadline = Deadline(checked_seconds("timeout", timeout))
         plan = plan_output(path, overwrite=overwrite)
-        deadline = Deadline(timeout)
         if isinstance(task_or_url, str) and (task_id := task_id_of(task_or_url)):
             task_or_url = await self.get(task_id)
         return await self._fetch(video_source(task_or_url), plan, deadline)
@@ -167,9 +171,9 @@ class AsyncClient(BaseClient):
         journal the row there); ``on_created(task)`` as soon as the task exists: save its
         id. Every failure after that carries ``task_id``: finish with ``wait``/``download``.
         """
-        body, plan = await asyncio.to_thread(self._plan_generation, fields, output, overwrite)
+        body, plan = await run_blocking(self._plan_generation, fields, output, overwrite)
         if before_create is not None:
-            before_create(body.to_dict())
+            await call_hook(before_create, body.to_dict())
         task = await self._post(body)
         with after_paying(task.id):
             if on_created is not None:
@@ -182,9 +186,9 @@ class AsyncClient(BaseClient):
     # --- I/O -----------------------------------------------------------------------------
 
     async def _build(self, fields: CreateFields) -> CreateGenerationTaskRequest:
-        # Reading a local image is file I/O: off the event loop.
+        # Reading a local image is file I/O: kept off the event loop (run_blocking).
         if has_local_image(fields):
-            return await asyncio.to_thread(build_create_request, fields)
+            return await run_blocking(build_create_request, fields)
         return build_create_request(fields)
 
     async def _post(self, body: CreateGenerationTaskRequest) -> Task:
@@ -278,4 +282,4 @@ class AsyncClient(BaseClient):
 
 async def _no_chunks() -> AsyncIterator[bytes]:
     return
-    yield b""  # an async generator that yields nothing
+    yield b""  # a generator that yields nothing

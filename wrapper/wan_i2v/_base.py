@@ -18,11 +18,11 @@ from wan_i2v._generated.models.create_generation_task_request import CreateGener
 from ._config import Settings, resolve_settings
 from ._errors import TaskIncompleteError, ValidationError, WanI2VError
 from ._http import display_url
-from ._images import ImageInput
 from ._output import OutputPlan, plan_output
 from ._request import IMAGE_FIELDS, build_create_request
-from ._task import Task
+from ._task import Task, parse_task_id
 from ._translate import describe
+from ._urls import is_http_url
 
 CreatedCallback = Callable[[Task], object]
 BeforeCreateCallback = Callable[[Mapping[str, Any]], object]
@@ -80,25 +80,20 @@ class BaseClient:
 
 def has_local_image(fields: Mapping[str, Any]) -> bool:
     """Reading a local image is file I/O: the async client does it in a thread."""
-    return any(not is_url(fields.get(name)) for name in IMAGE_FIELDS if fields.get(name))
+    return any(not is_http_url(fields.get(name)) for name in IMAGE_FIELDS if fields.get(name))
 
 
 def task_uuid(task_or_id: Task | str) -> uuid.UUID:
     """The task id as the generated client wants it; a malformed id is refused unsent."""
     raw = task_or_id.id if isinstance(task_or_id, Task) else task_or_id
-    try:
-        return uuid.UUID(str(raw))
-    except ValueError:
+    parsed = parse_task_id(raw)
+    if parsed is None:
         raise ValidationError(
             field="task_id",
             problem=f"{raw!r} is not a task id (a UUID such as "
             "'3c90c3cc-0d44-4b50-8888-8dd25736052a')",
-        ) from None
-
-
-def is_url(value: ImageInput | None) -> bool:
-    """An image given as an http(s) URL needs no file reading."""
-    return isinstance(value, str) and value.lower().startswith(("http://", "https://"))
+        )
+    return uuid.UUID(parsed)
 
 
 @contextlib.contextmanager

@@ -1,11 +1,10 @@
-"""The synchronous client. Only I/O lives here; the rules are in _base and the modules it uses.
-Its twin is _async_client.py: keep the two in step (tests/test_parity.py checks it)."""
+"""The synchronous client. GENERATED from _async_client.py by scripts/unasync.py: do not
+edit by hand. Change _async_client.py, then run `nox -s generate` (`nox -s regen_check`
+fails when this file and its source disagree)."""
 
 from __future__ import annotations
 
-import contextlib
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar, Unpack
@@ -20,10 +19,11 @@ from ._base import (
     CreatedCallback,
     PathArg,
     after_paying,
+    has_local_image,
     task_uuid,
 )
 from ._constants import DEFAULT_DOWNLOAD_TIMEOUT, DEFAULT_WAIT_TIMEOUT
-from ._deadline import Deadline
+from ._deadline import Deadline, checked_seconds
 from ._download import (
     PartialFile,
     VideoSource,
@@ -39,6 +39,7 @@ from ._output import OutputPlan, plan_output
 from ._polling import StatusCallback, Waiter
 from ._request import CreateFields, build_create_request
 from ._retry import CALL_ERRORS, CREATE, GET, VIDEO, Policy
+from ._sync_io import call_hook, run_blocking, sleep
 from ._task import Task
 from ._translate import CHUNK, BodyReader, create_request, get_request, task_or_error
 
@@ -46,7 +47,7 @@ T = TypeVar("T")
 
 
 class Client(BaseClient):
-    """Client for wan2.2-i2v-plus.
+    """Synchronous client for wan2.2-i2v-plus.
 
     Args:
         api_key: defaults to ``MULEROUTER_API_KEY`` (environment, then ``./.env``).
@@ -91,7 +92,7 @@ class Client(BaseClient):
             CreateOutcomeUnknownError: the request was sent but its outcome is unknown; it is
                 not retried, since a task may exist.
         """
-        return self._post(build_create_request(fields))
+        return self._post(self._build(fields))
 
     def get(self, task_id: Task | str) -> Task:
         """The task's current state (retried on network errors, 408, 429 and 5xx)."""
@@ -117,7 +118,7 @@ class Client(BaseClient):
         )
         request = get_request(task_uuid(waiter.task_id))
         while waiter.result is None:
-            time.sleep(waiter.next_delay())
+            sleep(waiter.next_delay())
             try:
                 task = self._send(request, waiter.deadline)
             except CALL_ERRORS as exc:
@@ -141,8 +142,8 @@ class Client(BaseClient):
         None: ``./<task id>.mp4``. The file appears only once complete; the API key is never
         sent to the video host.
         """
+        deadline = Deadline(checked_seconds("timeout", timeout))
         plan = plan_output(path, overwrite=overwrite)
-        deadline = Deadline(timeout)
         if isinstance(task_or_url, str) and (task_id := task_id_of(task_or_url)):
             task_or_url = self.get(task_id)
         return self._fetch(video_source(task_or_url), plan, deadline)
@@ -166,9 +167,9 @@ class Client(BaseClient):
         journal the row there); ``on_created(task)`` as soon as the task exists: save its
         id. Every failure after that carries ``task_id``: finish with ``wait``/``download``.
         """
-        body, plan = self._plan_generation(fields, output, overwrite)
+        body, plan = run_blocking(self._plan_generation, fields, output, overwrite)
         if before_create is not None:
-            before_create(body.to_dict())
+            call_hook(before_create, body.to_dict())
         task = self._post(body)
         with after_paying(task.id):
             if on_created is not None:
@@ -180,6 +181,12 @@ class Client(BaseClient):
 
     # --- I/O -----------------------------------------------------------------------------
 
+    def _build(self, fields: CreateFields) -> CreateGenerationTaskRequest:
+        # Reading a local image is file I/O: kept off the event loop (run_blocking).
+        if has_local_image(fields):
+            return run_blocking(build_create_request, fields)
+        return build_create_request(fields)
+
     def _post(self, body: CreateGenerationTaskRequest) -> Task:
         request = create_request(body)
         return self._call(CREATE, Deadline(None), lambda deadline: self._send(request, deadline))
@@ -189,10 +196,10 @@ class Client(BaseClient):
         budget = deadline.for_request(self._settings.timeout)
         request = self._api.build_request(**kwargs, timeout=budget.timeout)
         response = self._api.send(request, stream=True)
-        with contextlib.closing(response):
+        try:
             reader = BodyReader(response)
             # A body its transport read already (a MockTransport on a user's client).
-            chunks = [] if response.is_stream_consumed else response.iter_raw(CHUNK)
+            chunks = _no_chunks() if response.is_stream_consumed else response.iter_raw(CHUNK)
             if response.is_stream_consumed:
                 reader.take_read(response)
             for raw in chunks:
@@ -201,6 +208,8 @@ class Client(BaseClient):
                     break
                 if budget.expired:  # httpx's timeouts are per read: a trickle never ends
                     raise httpx.ReadTimeout("the deadline passed while reading", request=request)
+        finally:
+            response.close()
         return task_or_error(response, reader.content)
 
     def _fetch(self, source: VideoSource, plan: OutputPlan, deadline: Deadline) -> Path:
@@ -212,7 +221,7 @@ class Client(BaseClient):
             timeout = min(self._settings.timeout, max(deadline.remaining(), 0.5))
             request = self._video.build_request("GET", source.url, timeout=timeout)
             response = self._video.send(request, stream=True)
-            with contextlib.closing(response):
+            try:
                 if response.status_code >= 400:
                     raise video_error(response, task_id=source.task_id)
                 with (
@@ -223,6 +232,8 @@ class Client(BaseClient):
                         part.write(chunk)
                         check_deadline(deadline, url=source.url, task_id=source.task_id)
                     return part.commit(response)
+            finally:
+                response.close()
 
         return self._call(VIDEO, deadline, once, url=source.url)
 
@@ -261,3 +272,8 @@ class Client(BaseClient):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _no_chunks() -> Iterator[bytes]:
+    return
+    yield b""  # a generator that yields nothing

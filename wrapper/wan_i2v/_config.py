@@ -32,6 +32,7 @@ from ._constants import (
 )
 from ._errors import ConfigurationError
 from ._http import ApiKeyAuth, ClientSettings, display_url
+from ._urls import is_http_url
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -122,7 +123,7 @@ def _check_base_url(url: str) -> str:
             f"{ENV_BASE_URL} / base_url is not a valid URL ({problem}); expected e.g. "
             "https://api.mulerouter.ai."
         )
-    if not url.lower().startswith(("http://", "https://")) or not host:
+    if not is_http_url(url) or not host:
         raise ConfigurationError(
             f"{ENV_BASE_URL} / base_url must be an http(s) URL, got {display_url(url)!r}."
         )

@@ -50,3 +50,15 @@ class Deadline:
     def cap_sleep(self, seconds: float) -> float:
         """A sleep that ends at the deadline at the latest."""
         return max(0.0, min(seconds, self.remaining()))
+
+
+def checked_seconds(name: str, value: object, *, negative_ok: bool = False) -> float:
+    """A caller's number of seconds (>= 0 unless ``negative_ok``), else ``ValidationError``
+    naming it, before anything is sent: ``download(timeout="x")`` must not reach the network."""
+    from ._errors import ValidationError  # _errors imports nothing of ours; keep it that way
+
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise ValidationError(field=name, problem=f"must be a number of seconds, got {value!r}")
+    if value < 0 and not negative_ok:
+        raise ValidationError(field=name, problem=f"must be seconds >= 0, got {value!r}")
+    return float(value)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +18,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ._constants import RETRYABLE_GET_STATUSES
 from ._deadline import Deadline
-from ._errors import DownloadError, OutputExistsError, ValidationError
+from ._errors import DownloadError, OutputExistsError, ValidationError, is_transient_status
 from ._http import display_url
 from ._output import temp_name
-from ._task import Task
+from ._task import Task, parse_task_id
+from ._urls import is_http_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +39,7 @@ def task_id_of(value: object) -> str | None:
     """The task id when ``value`` is a Task or a task id (a UUID string), else None."""
     if isinstance(value, Task):
         return value.id
-    if isinstance(value, str):
-        try:
-            return str(uuid.UUID(value))
-        except ValueError:
-            return None
-    return None
+    return parse_task_id(value)
 
 
 def video_source(task_or_url: Task | str) -> VideoSource:
@@ -85,11 +79,7 @@ def check_video_url(url: str, *, task_id: str | None) -> str:
     """
     try:
         parsed = httpx.URL(url)
-        ok = (
-            parsed.scheme in ("http", "https")
-            and bool(parsed.host)
-            and url.lower().startswith(("http://", "https://"))
-        )
+        ok = parsed.scheme in ("http", "https") and bool(parsed.host) and is_http_url(url)
     except (httpx.InvalidURL, TypeError):
         ok = False
     if not ok:
@@ -116,7 +106,7 @@ def video_error(response: httpx.Response, *, task_id: str | None) -> DownloadErr
         f"The video host answered {status} for {display_url(response.request.url)}. {advice}",
         status_code=status,
         task_id=task_id,
-        transient=status in RETRYABLE_GET_STATUSES or status >= 500,
+        transient=is_transient_status(status),
     )
 
 

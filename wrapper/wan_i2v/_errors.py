@@ -10,12 +10,13 @@
     │   ├── APIResponseValidationError   a 2xx whose body is not what the spec says
     │   ├── CreateOutcomeUnknownError    the create POST may or may not have made a task
     │   └── APIStatusError          the API answered with an error status
-    │       ├── BadRequestError (400)         ├── ConflictError (409)
-    │       ├── AuthenticationError (401)     ├── UnprocessableEntityError (422)
-    │       ├── PaymentRequiredError (402)    ├── RateLimitError (429, retry_after)
+    │       ├── BadRequestError (400)         ├── ContentTooLargeError (413)
+    │       ├── AuthenticationError (401)     ├── UnsupportedMediaTypeError (415)
+    │       ├── PaymentRequiredError (402)    ├── UnprocessableEntityError (422)
     │       ├── PermissionDeniedError (403)   ├── LockedError (423)
-    │       ├── NotFoundError (404)           ├── UnavailableForLegalReasonsError (451)
-    │       ├── MethodNotAllowedError (405)   └── InternalServerError (5xx)
+    │       ├── NotFoundError (404)           ├── RateLimitError (429, retry_after)
+    │       ├── MethodNotAllowedError (405)   ├── UnavailableForLegalReasonsError (451)
+    │       ├── ConflictError (409)           └── InternalServerError (5xx)
     ├── TaskFailedError             the task ran and failed (code, title, detail)
     ├── WaitTimeoutError            wait() gave up; the task may still run and cost money
     ├── DownloadError               the video could not be downloaded or written whole
@@ -48,6 +49,7 @@ __all__ = [
     "BadRequestError",
     "ConfigurationError",
     "ConflictError",
+    "ContentTooLargeError",
     "CreateOutcomeUnknownError",
     "DownloadError",
     "InternalServerError",
@@ -62,6 +64,7 @@ __all__ = [
     "TaskIncompleteError",
     "UnavailableForLegalReasonsError",
     "UnprocessableEntityError",
+    "UnsupportedMediaTypeError",
     "ValidationError",
     "WaitTimeoutError",
     "WanI2VError",
@@ -170,6 +173,9 @@ class APIStatusError(APIError):
     """
 
     status_code: int
+    # The status this class stands for (the instance's ``status_code`` is the one received:
+    # InternalServerError stands for 500 and takes any 5xx).
+    documented_status: ClassVar[int | None] = None
     advice: ClassVar[str] = "See the message above."
 
     def __init__(self, message: str, *, response: httpx.Response, body: Any) -> None:
@@ -181,42 +187,62 @@ class APIStatusError(APIError):
 
 
 class BadRequestError(APIStatusError):
+    documented_status = 400
     advice = "The API refused the parameters; fix them and try again."
 
 
 class AuthenticationError(APIStatusError):
+    documented_status = 401
     advice = "The API key is missing, expired or invalid: check MULEROUTER_API_KEY."
 
 
 class PaymentRequiredError(APIStatusError):
+    documented_status = 402
     advice = "The account balance is too low: top up, then try again."
 
 
 class PermissionDeniedError(APIStatusError):
+    documented_status = 403
     advice = "This key may not use this model or resource."
 
 
 class NotFoundError(APIStatusError):
+    documented_status = 404
     advice = "Wrong path or unknown task id: check the task id and the base URL."
 
 
 class MethodNotAllowedError(APIStatusError):
+    documented_status = 405
     advice = "The API refused the HTTP method: the base URL or the path is probably wrong."
 
 
 class ConflictError(APIStatusError):
+    documented_status = 409
     advice = "The task already exists."
 
 
+class ContentTooLargeError(APIStatusError):
+    documented_status = 413
+    advice = "The request is larger than the API accepts: use smaller images."
+
+
+class UnsupportedMediaTypeError(APIStatusError):
+    documented_status = 415
+    advice = "The API refused the request's content type (a client bug: please report it)."
+
+
 class LockedError(APIStatusError):
+    documented_status = 423
     advice = "The resource is locked: try again later."
 
 
 class UnavailableForLegalReasonsError(APIStatusError):
+    documented_status = 451
     advice = "The API refused the request for legal reasons (content or region)."
 
 
 class UnprocessableEntityError(APIStatusError):
+    documented_status = 422
     advice = "The API could not process the parameters; fix them and try again."
 
 
@@ -227,6 +253,7 @@ class RateLimitError(APIStatusError):
         retry_after: seconds the server asked us to wait, or None.
     """
 
+    documented_status = 429
     advice = "Too many requests, or a quota or spend limit was reached: slow down or wait."
 
     def __init__(self, message: str, *, response: httpx.Response, body: Any) -> None:
@@ -235,21 +262,16 @@ class RateLimitError(APIStatusError):
 
 
 class InternalServerError(APIStatusError):
+    documented_status = 500
     advice = "The server failed; try again later."
 
 
+# The class of each documented status, from the classes' own declarations; every status
+# the spec documents has one (tests/test_status_errors.py), 5xx all InternalServerError.
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    402: PaymentRequiredError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    405: MethodNotAllowedError,
-    409: ConflictError,
-    422: UnprocessableEntityError,
-    423: LockedError,
-    429: RateLimitError,
-    451: UnavailableForLegalReasonsError,
+    cls.documented_status: cls
+    for cls in APIStatusError.__subclasses__()
+    if cls.documented_status is not None
 }
 
 
@@ -258,6 +280,11 @@ def status_error_class(status_code: int) -> type[APIStatusError]:
     if status_code >= 500:
         return InternalServerError
     return _STATUS_CLASSES.get(status_code, APIStatusError)
+
+
+def is_transient_status(status_code: int) -> bool:
+    """No news, try again later: 408, 429 and every 5xx, from the API or a video host."""
+    return status_code in (408, 429) or status_code >= 500
 
 
 def make_status_error(response: httpx.Response, content: bytes) -> APIStatusError:

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ._errors import ConfigurationError
-from ._logging import display_url, log_request, log_response
+from ._logging import log_request, log_response
 from ._translate import ACCEPT_ENCODING
+from ._urls import display_url
 from ._version import __version__
 
 if TYPE_CHECKING:

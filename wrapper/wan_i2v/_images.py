@@ -20,15 +20,16 @@ import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO, Final, Literal, TypeAlias
+from typing import Final, Literal, TypeAlias
 from urllib.parse import urlsplit
 
 from ._constants import IMAGE_MAX_BYTES, IMAGE_MAX_SIDE, IMAGE_MIN_SIDE
 from ._errors import ValidationError
+from ._fact_types import ImageInput
+from ._urls import is_http_url
 
 __all__ = ["ImageInfo", "ImageInput", "encode_image", "inspect_image"]
 
-ImageInput: TypeAlias = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
 """Anything encode_image accepts: an http(s) URL or a data URI (as a str), a path (a str that
 is neither, or any os.PathLike), the image bytes, or a binary file object."""
 
@@ -118,7 +119,7 @@ def inspect_image(data: bytes | bytearray | memoryview, *, field: str) -> ImageI
 def _encode_str(value: str) -> str:
     if not value:
         raise _Problem(f"is an empty string; give {_INPUT_KINDS}")
-    if value[:8].lower().startswith(("http://", "https://")):
+    if is_http_url(value):
         return _checked_url(value)
     if value[:5].lower() == "data:":
         return _decode_data_uri(value)

@@ -8,21 +8,13 @@ import re
 
 import httpx
 
+from ._urls import display_url
+
 logger = logging.getLogger("wan_i2v")
 
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
 # A data URI's payload is megabytes of noise in a log line: keep its kind and its size.
 _DATA_URI = re.compile(rb"data:([\w.+/-]+);base64,([A-Za-z0-9+/=]+)")
-
-
-def display_url(url: str | httpx.URL) -> str:
-    """A URL fit to print: a password in it is shown as ``***`` (here, not in _http, so that
-    the log lines below use it too)."""
-    parsed = httpx.URL(url)
-    if not parsed.password:
-        return str(url)
-    # copy_with(password=) alone drops the user name: keep it, as `user:***@host`.
-    return str(parsed.copy_with(username=parsed.username, password="***"))  # noqa: S106
 
 
 def log_request(request: httpx.Request) -> None:

@@ -23,12 +23,11 @@ import time
 from collections.abc import Callable
 
 from ._constants import POLL_FIRST_DELAY, POLL_GROWTH, POLL_JITTER, POLL_MAX_DELAY, POLL_MIN_DELAY
-from ._deadline import MIN_REQUEST_SECONDS, Deadline
+from ._deadline import MIN_REQUEST_SECONDS, Deadline, checked_seconds
 from ._errors import (
     APIResponseValidationError,
     APIStatusError,
     TaskFailedError,
-    ValidationError,
     WaitTimeoutError,
     WanI2VError,
 )
@@ -37,14 +36,6 @@ from ._task import Phase, Task
 
 logger = logging.getLogger("wan_i2v")
 StatusCallback = Callable[[Task], object]
-
-
-def _seconds(name: str, value: object, *, allow_none: bool = False) -> float | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-        raise ValidationError(field=name, problem=f"must be a number of seconds, got {value!r}")
-    return float(value)
 
 
 class Waiter:
@@ -70,11 +61,12 @@ class Waiter:
         clock: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] = random.random,
     ) -> None:
-        seconds = _seconds("timeout", timeout)
-        assert seconds is not None
-        if seconds < 0:
-            raise ValidationError(field="timeout", problem=f"must be seconds >= 0, got {timeout!r}")
-        fixed = _seconds("poll_interval", poll_interval, allow_none=True)
+        seconds = checked_seconds("timeout", timeout)
+        fixed = (  # below the floor (negative included) is raised to it, below
+            None
+            if poll_interval is None
+            else checked_seconds("poll_interval", poll_interval, negative_ok=True)
+        )
         if fixed is not None and fixed < POLL_MIN_DELAY:
             # A floor, not a refusal: 0 would hammer the API (thousands of GETs a second).
             logger.info("poll_interval %.3g s raised to the floor of %s s", fixed, POLL_MIN_DELAY)

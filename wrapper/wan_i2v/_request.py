@@ -1,28 +1,46 @@
-"""The create request's fields, declared once.
+"""The create request's fields: the spec's declaration, plus what only the wrapper knows.
 
-``CreateFields`` is the one declaration that ``create()``, ``generate()`` (both clients), the
-command line's options and ``check`` derive from: a field added here (after the spec and a
-regeneration) is accepted, checked, sent and offered on the command line with no other edit.
-``tests/test_request_fields.py`` holds the spec, this declaration, the methods and the options
-together.
+``CreateFields`` is what ``create()``, ``generate()`` (both clients), the command line's
+options, ``check`` and the batch manifest derive from. Its spec part, ``SpecFields``, and every
+field's type, default, enum, bounds and length are generated from spec/openapi.yaml into
+``_spec_facts.py``: for a field whose constraints the spec states, adding it to the spec and
+running ``nox -s generate`` is the whole change (validation, type hints and the command-line
+option follow). Declared by hand here, because the spec cannot carry them:
+
+- ``extra_body``: fields the spec does not know yet, sent unchecked (D6);
+- ``NOT_ON_COMMAND_LINE``: fields the command line does not offer;
+- the help text of an image field (the wrapper reads paths, which the API never sees).
+
+``tests/test_request_fields.py`` and ``tests/test_derived_facts.py`` hold them together.
 """
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, NotRequired, Required, TypedDict
+from typing import Any, Final, Literal, NotRequired
 
 from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
 
-from ._constants import NEGATIVE_PROMPT_MAX_CHARS, PROMPT_MAX_CHARS, SEED_MAX, SEED_MIN
-from ._errors import ValidationError
-from ._images import ImageInput
-from ._validation import CHECKS, check_type, extra_body
+from ._fact_types import FieldFact
+from ._spec_facts import CREATE_FIELDS, IMAGE_FIELDS, Resolution, SpecFields
+from ._validation import check_field, describe_constraints, extra_body
 
-Resolution = Literal["480P", "1080P"]
+__all__ = ["FIELDS", "IMAGE_FIELDS", "CreateFields", "FieldInfo", "Resolution"]
+
+# extra_body is for code (a mapping); a field with one allowed value is nothing to choose.
+NOT_ON_COMMAND_LINE: Final = frozenset({"extra_body"})
+
+
+class CreateFields(SpecFields, total=False):
+    """The fields of a create request, as ``create(**fields)`` and ``generate(**fields)`` take
+    them: the spec's (``SpecFields``) and ``extra_body``. Optional fields given as None are not
+    sent."""
+
+    extra_body: NotRequired[Mapping[str, Any] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +50,7 @@ class Field:
     Attributes:
         help: one line for the command line's help.
         default: what is sent when the caller gives nothing (None: the field is left out).
-        cli: the command line offers it (``duration`` has one value; ``extra_body`` is for code).
+        cli: the command line offers it.
     """
 
     help: str
@@ -40,48 +58,16 @@ class Field:
     cli: bool = True
 
 
-class CreateFields(TypedDict, total=False):
-    """The fields of a create request, as ``create(**fields)`` and ``generate(**fields)`` take
-    them. Optional fields given as None are not sent."""
-
-    image: Required[
-        Annotated[ImageInput, Field("The first frame: a path, bytes, a file, a URL or a data URI.")]
-    ]
-    prompt: Required[
-        Annotated[str, Field(f"What should happen (max {PROMPT_MAX_CHARS} characters).")]
-    ]
-    negative_prompt: NotRequired[
-        Annotated[str | None, Field(f"What to avoid (max {NEGATIVE_PROMPT_MAX_CHARS} characters).")]
-    ]
-    resolution: NotRequired[Annotated[Resolution, Field("480P or 1080P.", default="1080P")]]
-    duration: NotRequired[Annotated[Literal[5], Field("Seconds (always 5).", default=5, cli=False)]]
-    prompt_extend: NotRequired[
-        Annotated[bool, Field("Let the API rewrite the prompt (on by default).", default=True)]
-    ]
-    seed: NotRequired[Annotated[int | None, Field(f"Random seed in [{SEED_MIN}, {SEED_MAX}].")]]
-    last_frame: NotRequired[
-        Annotated[ImageInput | None, Field("An image for the last frame (path or URL).")]
-    ]
-    safety_filter: NotRequired[
-        Annotated[bool | None, Field("Ask the API to filter unsafe content (sent only if given).")]
-    ]
-    extra_body: NotRequired[
-        Annotated[
-            Mapping[str, Any] | None,
-            Field("Fields the spec does not know yet, sent unchecked.", cli=False),
-        ]
-    ]
-
-
 @dataclass(frozen=True, slots=True)
 class FieldInfo:
-    """One declared field, read off ``CreateFields``."""
+    """One declared field, read off ``CreateFields`` and the spec's facts."""
 
     name: str
-    type: Any  # the annotation without Required/Annotated/None
+    type: Any  # the annotation without Required/NotRequired/None
     required: bool
     optional: bool  # None is accepted, and means "not sent"
     field: Field
+    fact: FieldFact | None  # None for extra_body, which the spec does not declare
 
     @property
     def choices(self) -> tuple[Any, ...]:
@@ -89,22 +75,47 @@ class FieldInfo:
         return typing.get_args(self.type) if typing.get_origin(self.type) is Literal else ()
 
 
+def _help(fact: FieldFact) -> str:
+    """One line from the spec's description: its first sentence, decision references
+    (``D5``) dropped, the constraints appended when the sentence does not state them."""
+    text = re.sub(r"\s*\(D\d+\)|,? D\d+(?=\))|D\d+:\s*", "", fact.description)
+    first = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0].strip()
+    if fact.image is not None:
+        # The spec speaks of what the API receives; the wrapper reads paths and URLs.
+        first = first.split(":")[0].split(",")[0].rstrip(".") + ": a path or an http(s) URL."
+    # Choices are shown by the option's metavar; bounds and lengths, unless already said.
+    constraints = "" if fact.choices else describe_constraints(fact)
+    if constraints and not any(str(n) in first for n in (fact.max_length, fact.maximum) if n):
+        first = f"{first.rstrip('.')} ({constraints})." if first else f"{constraints}."
+    return first or fact.name.replace("_", " ").capitalize() + "."
+
+
+def _field(fact: FieldFact | None, name: str) -> Field:
+    if fact is None:
+        return Field("Fields the spec does not know yet, sent unchecked.", cli=False)
+    return Field(
+        _help(fact),
+        default=fact.default,
+        cli=name not in NOT_ON_COMMAND_LINE and len(fact.choices) != 1,
+    )
+
+
 def _read_fields() -> dict[str, FieldInfo]:
     hints = typing.get_type_hints(CreateFields, include_extras=True)
     infos: dict[str, FieldInfo] = {}
     for name, hint in hints.items():
         # Read Required off the hint: with postponed annotations, __required_keys__ is wrong.
-        required = typing.get_origin(hint) is Required
-        while typing.get_origin(hint) in (Required, NotRequired):
+        required = typing.get_origin(hint) is typing.Required
+        while typing.get_origin(hint) in (typing.Required, NotRequired):
             (hint,) = typing.get_args(hint)
-        base, *meta = typing.get_args(hint)
-        (field,) = (m for m in meta if isinstance(m, Field))
+        fact = CREATE_FIELDS.get(name)
         infos[name] = FieldInfo(
             name=name,
-            type=_without_none(base),
+            type=_without_none(hint),
             required=required,
-            optional=type(None) in typing.get_args(base),
-            field=field,
+            optional=type(None) in typing.get_args(hint),
+            field=_field(fact, name),
+            fact=fact,
         )
     return infos
 
@@ -117,9 +128,9 @@ def _without_none(annotation: Any) -> Any:
 
 
 FIELDS: dict[str, FieldInfo] = _read_fields()
+_SENT_FIELDS = frozenset(CREATE_FIELDS)
 # The image fields are read and checked last: a bad prompt is reported before a 10 MB file is read.
-IMAGE_FIELDS = ("image", "last_frame")
-_SENT_FIELDS = frozenset(FIELDS) - {"extra_body"}
+_CHECK_ORDER = sorted(FIELDS, key=lambda name: name in IMAGE_FIELDS)
 
 
 def build_create_request(fields: Mapping[str, Any]) -> CreateGenerationTaskRequest:
@@ -137,25 +148,13 @@ def build_create_request(fields: Mapping[str, Any]) -> CreateGenerationTaskReque
     missing = [name for name, info in FIELDS.items() if info.required and name not in fields]
     if missing:
         raise TypeError(f"missing required field {missing[0]!r}")
-    order = sorted(FIELDS, key=lambda name: name in IMAGE_FIELDS)
     body: dict[str, Any] = {}
-    for name in order:
+    for name in _CHECK_ORDER:
         info = FIELDS[name]
         value = fields.get(name, info.field.default)
-        if name == "extra_body" or (value is None and (info.optional or name not in fields)):
+        if info.fact is None or (value is None and (info.optional or name not in fields)):
             continue
-        check = CHECKS.get(name)
-        body[name] = check(value) if check else _check_declared(info, value)
+        body[name] = check_field(info.fact, value)
     request = CreateGenerationTaskRequest.from_dict(body)
     request.additional_properties.update(extra_body(fields.get("extra_body"), _SENT_FIELDS))
     return request
-
-
-def _check_declared(info: FieldInfo, value: object) -> object:
-    if info.choices:
-        if value not in info.choices:
-            allowed = ", ".join(repr(c) for c in info.choices)
-            raise ValidationError(field=info.name, problem=f"{value!r} is not one of {allowed}")
-        return value
-    base = info.type if isinstance(info.type, type) else object
-    return check_type(info.name, value, base)

@@ -27,7 +27,6 @@ from ._constants import (
     RETRY_WAIT_INITIAL,
     RETRY_WAIT_JITTER,
     RETRY_WAIT_MAX,
-    RETRYABLE_GET_STATUSES,
 )
 from ._deadline import Deadline
 from ._errors import (
@@ -40,6 +39,7 @@ from ._errors import (
     InternalServerError,
     RateLimitError,
     WanI2VError,
+    is_transient_status,
     parse_retry_after,
 )
 from ._translate import UnreadableAnswer, describe
@@ -60,7 +60,7 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, APIConnectionError):
         return True
     if isinstance(exc, APIStatusError):
-        return exc.status_code in RETRYABLE_GET_STATUSES or exc.status_code >= 500
+        return is_transient_status(exc.status_code)
     return isinstance(exc, DownloadError) and exc.transient
 
 

@@ -32,3 +32,14 @@ def load_spec() -> dict[str, Any]:
     with spec_path().open(encoding="utf-8") as f:
         spec: dict[str, Any] = yaml.safe_load(f)
     return spec
+
+
+def operation(spec: dict[str, Any], operation_id: str) -> tuple[str, str, dict[str, Any]]:
+    """(path, METHOD, operation object) of the operation with this id in a spec document: the
+    one way to find the create and get operations (``_spec_facts`` names their ids), in the
+    bundled spec or in a weakened copy the contract engine builds."""
+    for path, item in spec.get("paths", {}).items():
+        for method, op in item.items():
+            if isinstance(op, dict) and op.get("operationId") == operation_id:
+                return path, method.upper(), op
+    raise ValueError(f"the spec has no operation {operation_id!r}")

@@ -7,40 +7,35 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from ._constants import (
-    FAILURE_STATUSES,
-    PENDING_STATUSES,
-    RUNNING_STATUSES,
-    SUCCESS_STATUSES,
-)
+from ._spec_facts import STATUS_WORDS, Phase
 
 if TYPE_CHECKING:
     from wan_i2v._generated.models.task_response import TaskResponse
 
 logger = logging.getLogger("wan_i2v")
 
+__all__ = ["Phase", "Task", "TaskError", "parse_task_id", "phase_of"]
 
-class Phase(StrEnum):
-    """Where a task is, whichever status vocabulary the API used."""
-
-    PENDING = "pending"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    UNKNOWN = "unknown"  # a word nobody documented yet: treated as "not finished"
-
-
+# Every documented word, by the phase the spec files it under (x-known-values).
 _PHASES: dict[str, Phase] = {
-    **dict.fromkeys(PENDING_STATUSES, Phase.PENDING),
-    **dict.fromkeys(RUNNING_STATUSES, Phase.RUNNING),
-    **dict.fromkeys(SUCCESS_STATUSES, Phase.SUCCEEDED),
-    **dict.fromkeys(FAILURE_STATUSES, Phase.FAILED),
+    word.lower(): Phase(phase) for phase, words in STATUS_WORDS.items() for word in words
 }
 _warned_unknown: set[str] = set()
+
+
+def parse_task_id(value: object) -> str | None:
+    """The canonical form of a task id (a UUID, as the spec says), or None when ``value`` is
+    not one: the one test of "is this a task id" (arguments, links, the command line)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
 
 
 def phase_of(status: str) -> Phase:

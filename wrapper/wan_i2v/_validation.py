@@ -1,75 +1,120 @@
-"""Every documented constraint of the create request, one checker per field.
+"""Every documented constraint of the create request, checked from the spec's facts.
 
-Each checker returns the value to send or raises ``ValidationError``; _request.py applies
-them to the declared fields. The limits come from _constants, which tests/test_constants.py
-holds to spec/openapi.yaml. A field without a checker of its own (a new optional field) is
-checked by its declared type (``check_type``).
+One checker serves every field: its type, enum (or const), bounds and length come from
+``_spec_facts.CREATE_FIELDS`` (generated from spec/openapi.yaml), and an image field
+(``x-image-*``) is read and checked by ``_images``. A field added to the spec with such
+constraints is checked with no edit here. What the spec cannot say lives below as hand
+declarations, each with its reason: ``HINTS`` (a word that belongs to another model) and the
+decisions D1 (enum words compared without case) and D5 (length in code points).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Final
 
-from ._constants import (
-    DURATIONS,
-    NEGATIVE_PROMPT_MAX_CHARS,
-    PROMPT_MAX_CHARS,
-    RESOLUTIONS,
-    SEED_MAX,
-    SEED_MIN,
-)
 from ._errors import ValidationError
+from ._fact_types import FieldFact
 from ._images import encode_image
 
+# A value that is wrong here but right for a sibling model: say so (D1).
+HINTS: Final[dict[tuple[str, object], str]] = {
+    ("resolution", "720P"): "720P belongs to wan2.2-i2v-flash, not to this model",
+}
+_TYPE_WORDS: Final = {
+    "string": "a str",
+    "integer": "an int",
+    "number": "a number",
+    "boolean": "True or False",
+}
 
-def _text(field: str, value: object, limit: int, *, required: bool = False) -> str:
-    if not isinstance(value, str):
-        raise ValidationError(field=field, problem=f"must be a str, got {type(value).__name__}")
-    if required and not value.strip():
-        # The API says `prompt` is required; an empty or blank one can only be a mistake.
-        raise ValidationError(field=field, problem="must not be empty or only whitespace")
-    # The page's "characters" are Unicode code points, which is what len() counts (D5).
-    if len(value) > limit:
-        raise ValidationError(
-            field=field,
-            problem=f"is {len(value)} characters long; the maximum is {limit} characters",
-        )
+
+def check_field(fact: FieldFact, value: object) -> object:
+    """The value to send for one field, or ``ValidationError`` naming it and the limit."""
+    if fact.image is not None:
+        return encode_image(value, field=fact.name)  # type: ignore[arg-type]
+    value = _typed(fact, value)
+    if fact.choices:
+        return _choice(fact, value)
+    if isinstance(value, str):
+        _text(fact, value)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        _bounds(fact, value)
     return value
 
 
-def _resolution(value: object) -> str:
+def _typed(fact: FieldFact, value: object) -> object:
+    ok = {
+        "string": isinstance(value, str),
+        "integer": isinstance(value, int) and not isinstance(value, bool),
+        "number": isinstance(value, int | float) and not isinstance(value, bool),
+        "boolean": isinstance(value, bool),
+    }[fact.type]
+    if ok:
+        return value
+    if fact.choices:  # "must be 5" says more than "must be an int"
+        _choice(fact, value)
+    got = repr(value) if fact.type in ("boolean", "integer") else type(value).__name__
+    raise ValidationError(field=fact.name, problem=f"must be {_TYPE_WORDS[fact.type]}, got {got}")
+
+
+def _choice(fact: FieldFact, value: object) -> object:
     if isinstance(value, str):
-        # "1080p" can only mean "1080P": normalise the case rather than fail (D1).
-        for allowed in RESOLUTIONS:
-            if value.strip().upper() == allowed:
+        # "1080p" can only mean "1080P": enum words are compared without case (D1).
+        for allowed in fact.choices:
+            if isinstance(allowed, str) and value.strip().upper() == allowed.upper():
                 return allowed
-    allowed_list = ", ".join(repr(r) for r in RESOLUTIONS)
-    flash = isinstance(value, str) and value.strip().upper() == "720P"
-    hint = " (720P belongs to wan2.2-i2v-flash, not to this model)" if flash else ""
-    raise ValidationError(
-        field="resolution", problem=f"{value!r} is not one of {allowed_list}{hint}"
-    )
+    elif not isinstance(value, bool) and any(
+        value == c and type(value) is type(c) for c in fact.choices
+    ):
+        return value
+    if len(fact.choices) == 1:
+        problem = f"must be {fact.choices[0]!r} (the only value), got {value!r}"
+    else:
+        problem = f"{value!r} is not one of {', '.join(repr(c) for c in fact.choices)}"
+    hint = HINTS.get((fact.name, value.strip().upper() if isinstance(value, str) else value))
+    raise ValidationError(field=fact.name, problem=problem + (f" ({hint})" if hint else ""))
 
 
-def _duration(value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value not in DURATIONS:
-        allowed = ", ".join(str(d) for d in DURATIONS)
+def _text(fact: FieldFact, value: str) -> None:
+    if fact.required and not value.strip():
+        # The API says it is required; an empty or blank one can only be a mistake.
+        raise ValidationError(field=fact.name, problem="must not be empty or only whitespace")
+    # The page's "characters" are Unicode code points, which is what len() counts (D5).
+    if fact.max_length is not None and len(value) > fact.max_length:
         raise ValidationError(
-            field="duration", problem=f"must be {allowed} (seconds; the only value), got {value!r}"
+            field=fact.name,
+            problem=f"is {len(value)} characters long; the maximum is {fact.max_length} characters",
         )
 
 
-def _seed(value: object) -> None:
-    if value is None:
+def _bounds(fact: FieldFact, value: float) -> None:
+    low, high = fact.minimum, fact.maximum
+    if (low is None or value >= low) and (high is None or value <= high):
         return
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(field="seed", problem=f"must be an int, got {value!r}")
-    if not SEED_MIN <= value <= SEED_MAX:
-        raise ValidationError(
-            field="seed", problem=f"{value} is outside the range [{SEED_MIN}, {SEED_MAX}]"
-        )
+    if low is not None and high is not None:
+        problem = f"{value} is outside the range [{low}, {high}]"
+    elif low is not None:
+        problem = f"{value} is below the minimum of {low}"
+    else:
+        problem = f"{value} is above the maximum of {high}"
+    raise ValidationError(field=fact.name, problem=problem)
+
+
+def describe_constraints(fact: FieldFact) -> str:
+    """The field's constraints in a few words, for help texts ('' when it has none)."""
+    if fact.choices:
+        return "one of " + ", ".join(str(c) for c in fact.choices)
+    if fact.max_length is not None:
+        return f"at most {fact.max_length} characters"
+    if fact.minimum is not None and fact.maximum is not None:
+        return f"{fact.type} in [{fact.minimum}, {fact.maximum}]"
+    if fact.minimum is not None:
+        return f"{fact.type} >= {fact.minimum}"
+    if fact.maximum is not None:
+        return f"{fact.type} <= {fact.maximum}"
+    return ""
 
 
 def extra_body(extra: Mapping[str, Any] | None, known: frozenset[str]) -> dict[str, Any]:
@@ -94,53 +139,3 @@ def extra_body(extra: Mapping[str, Any] | None, known: frozenset[str]) -> dict[s
             field="extra_body", problem=f"is not JSON-serialisable: {exc}"
         ) from exc
     return dict(extra)
-
-
-def _prompt(value: object) -> str:
-    return _text("prompt", value, PROMPT_MAX_CHARS, required=True)
-
-
-def _negative_prompt(value: object) -> str:
-    return _text("negative_prompt", value, NEGATIVE_PROMPT_MAX_CHARS)
-
-
-def _checked_duration(value: object) -> int:
-    _duration(value)
-    assert isinstance(value, int)
-    return value
-
-
-def _checked_seed(value: object) -> int:
-    _seed(value)
-    assert isinstance(value, int)
-    return value
-
-
-def _image(field: str) -> Callable[[Any], str]:
-    return lambda value: encode_image(value, field=field)
-
-
-def check_type(field: str, value: object, expected: type) -> object:
-    """The check of a field declared without a checker of its own: its type, strictly
-    (a bool is not an int, an int is not a bool)."""
-    ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
-    if not ok and expected is bool:
-        raise ValidationError(field=field, problem=f"must be True or False, got {value!r}")
-    if not ok:
-        raise ValidationError(
-            field=field, problem=f"must be {expected.__name__}, got {type(value).__name__}"
-        )
-    return value
-
-
-# The fields with documented constraints of their own. Cheap checks first: the images, the
-# expensive ones, are checked last (see _request.IMAGE_FIELDS).
-CHECKS: dict[str, Callable[[Any], object]] = {
-    "prompt": _prompt,
-    "negative_prompt": _negative_prompt,
-    "resolution": _resolution,
-    "duration": _checked_duration,
-    "seed": _checked_seed,
-    "image": _image("image"),
-    "last_frame": _image("last_frame"),
-}

@@ -11,6 +11,8 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
+from ._exit import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE
+
 MISSING_EXTRA = 'The wan-i2v command line needs the "cli" extra: pip install "wan-i2v[cli]"'
 
 
@@ -20,9 +22,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         import click  # noqa: F401  # only to check that the extra is installed
     except ImportError:
         sys.stderr.write(MISSING_EXTRA + "\n")
-        raise SystemExit(2) from None
+        raise SystemExit(EXIT_USAGE) from None
     from ._commands import cli
-    from ._display import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated
+    from ._display import Terminated
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
         # The same path as Ctrl-C: context managers remove temporary files on the way out.

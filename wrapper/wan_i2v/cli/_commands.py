@@ -24,9 +24,10 @@ from .._client import Client
 from .._errors import ConfigurationError
 from .._images import inspect_image
 from .._logging import describe_body
-from .._request import FIELDS, FieldInfo, build_create_request
+from .._request import FIELDS, IMAGE_FIELDS, FieldInfo, build_create_request
 from ._contract import contract_command
 from ._display import Progress, Run, Where, say, task_dict
+from ._exit import EXIT_USAGE
 
 F = TypeVar("F", bound=Callable[..., Any])
 SANDBOX_KEY = "sandbox-key"  # the sandbox's own throwaway key, never a real one
@@ -71,15 +72,16 @@ JSON = click.option("--json", "as_json", is_flag=True, help="One JSON object on 
 
 def field_option(info: FieldInfo) -> Callable[[F], F]:
     """The click parameter of one create field, derived from its declaration."""
-    if info.name == "image":
-        return click.argument("image")
+    if info.required and info.fact is not None and info.fact.image is not None:
+        return click.argument(info.name)  # the first frame: `wan-i2v generate IMAGE ...`
     flag = "--" + info.name.replace("_", "-")
     help_text = info.field.help
     if info.type is bool:
         return click.option(f"{flag}/--no-{flag[2:]}", info.name, default=None, help=help_text)
     # Values are checked by the library (one rule, one message), not by click.
     metavar = "[" + "|".join(str(v) for v in info.choices) + "]" if info.choices else None
-    kind = int if info.type is int else str
+    json_type = info.fact.type if info.fact else "string"
+    kind = {"integer": int, "number": float}.get(json_type, str)
     return click.option(
         flag, info.name, type=kind, required=info.required, help=help_text, metavar=metavar
     )
@@ -264,9 +266,7 @@ def check(where: Where, /, as_json: bool, **fields: Any) -> None:
     run = Run(as_json=as_json, where=where)
     with reporting(run):
         body = build_create_request(given(fields)).to_dict()
-        images = {
-            name: _describe_image(body[name]) for name in ("image", "last_frame") if name in body
-        }
+        images = {name: _describe_image(body[name]) for name in IMAGE_FIELDS if name in body}
         shown = json.loads(describe_body(json.dumps(body).encode(), limit=10**9))
         if as_json:
             click.echo(json.dumps({"valid": True, "body": shown, "images": images}))
@@ -333,7 +333,7 @@ def sandbox_command(**options: Any) -> None:
         from ..sandbox._run import command
     except ImportError as error:
         click.echo(str(error), err=True)
-        raise SystemExit(2) from None
+        raise SystemExit(EXIT_USAGE) from None
     raise SystemExit(command(**options))
 
 

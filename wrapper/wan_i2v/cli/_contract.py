@@ -15,6 +15,7 @@ import click
 
 from .._config import resolve_settings
 from .._errors import ConfigurationError
+from ._exit import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 
 SANDBOX_KEY = "contract-sandbox-key"  # the in-process sandbox's throwaway key
 MISSING_EXTRA = (
@@ -25,7 +26,7 @@ MISSING_EXTRA = (
 
 def _usage(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
-    raise SystemExit(2)
+    raise SystemExit(EXIT_USAGE)
 
 
 @contextlib.contextmanager
@@ -82,13 +83,13 @@ def contract_command(
         _usage(f"{exc}: check MULEROUTER_API_KEY")
     except NoAnswerError as exc:
         click.echo(f"error: {exc}", err=True)
-        raise SystemExit(1) from None
+        raise SystemExit(EXIT_FAILURE) from None
     except Exception as exc:  # a checker reports, it never shows a traceback
         click.echo(f"error: the check could not run: {type(exc).__name__}: {exc}", err=True)
-        raise SystemExit(1) from None
+        raise SystemExit(EXIT_FAILURE) from None
     if as_json:
         click.echo(json.dumps(report.to_dict()))
     else:
         for line in report.lines():
             click.echo(line)
-    raise SystemExit(0 if report.ok else 1)
+    raise SystemExit(EXIT_OK if report.ok else EXIT_FAILURE)

@@ -24,10 +24,10 @@ from .._errors import (
 )
 from .._http import display_url
 from .._task import Task
+from ._exit import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE
 
 # Errors that mean "the command was used wrongly": nothing was paid for.
 USAGE_ERRORS = (ValidationError, ConfigurationError)
-EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 2, 130, 143
 
 
 class Terminated(KeyboardInterrupt):

@@ -7,8 +7,6 @@ and error mapping would hide exactly what it looks for. The key goes only to the
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 import time
 import uuid
 from collections.abc import Callable
@@ -18,7 +16,10 @@ from typing import Any
 import httpx
 import jsonschema
 
-from .._spec import load_spec
+from .._errors import parse_retry_after
+from .._spec import load_spec, operation
+from .._spec_facts import CREATE_OPERATION, GET_OPERATION
+from .._urls import display_url
 from ._plan import ABSENT, Probe, RuleCheck, assert_unbillable, plan
 from ._reading import Answer, error_problems, named_fields
 from ._report import Check, ContractReport, ServerKind, Verdict
@@ -70,7 +71,8 @@ class _Api:
             answer = Answer.of(response)
             if answer.status != 429 or waits >= MAX_WAITS:
                 return self._redacted(answer)
-            delay = _retry_after(response.headers.get("retry-after"))
+            asked = parse_retry_after(response.headers.get("retry-after"))
+            delay = DEFAULT_RETRY_AFTER if asked is None else asked
             if delay > MAX_RETRY_AFTER:
                 return self._redacted(answer)
             waits += 1
@@ -86,21 +88,6 @@ class _Api:
         return answer
 
 
-def _retry_after(value: str | None) -> float:
-    """Seconds to wait: Retry-After in seconds or as an HTTP date; a default when absent."""
-    if not value:
-        return DEFAULT_RETRY_AFTER
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return DEFAULT_RETRY_AFTER
-    return max((when - dt.datetime.now(dt.UTC)).total_seconds(), 0.0)
-
-
 @dataclass
 class _Operations:
     """The two operations and what the spec documents for each of their statuses."""
@@ -112,16 +99,8 @@ class _Operations:
 
     @classmethod
     def of(cls, spec: dict[str, Any]) -> _Operations:
-        create_path = get_path = ""
-        create: dict[str, Any] = {}
-        get: dict[str, Any] = {}
-        for path, item in spec["paths"].items():
-            if "post" in item and "requestBody" in item["post"]:
-                create_path, create = path, item["post"]
-            elif "get" in item and "{" in path:
-                get_path, get = path, item["get"]
-        if not (create_path and get_path):
-            raise ValueError("the spec lacks the create (POST) or the get (GET /{id}) operation")
+        create_path, _, create = operation(spec, CREATE_OPERATION)
+        get_path, _, get = operation(spec, GET_OPERATION)
         return cls(create_path, get_path, _documented(spec, create), _documented(spec, get))
 
 
@@ -161,7 +140,7 @@ def check_contract(
         spec: the parsed OpenAPI document; the one bundled with the package by default.
     """
     spec = load_spec() if spec is None else spec
-    report = ContractReport(base_url=_masked(base_url.rstrip("/")), strict=strict)
+    report = ContractReport(base_url=display_url(base_url.rstrip("/")), strict=strict)
     report.out_of_reach, report.not_probed = unprobed(spec)
     checks = plan(spec)
     ops = _Operations.of(spec)
@@ -178,14 +157,6 @@ def check_contract(
         if own:
             client.close()
     return report
-
-
-def _masked(url: str) -> str:
-    """The URL as a report may show it: a password in it becomes ***."""
-    parsed = httpx.URL(url)
-    if not parsed.password:
-        return url
-    return str(parsed.copy_with(username=parsed.username, password="***"))  # noqa: S106
 
 
 def _check_unknown_task(api: _Api, ops: _Operations, report: ContractReport) -> None:

@@ -16,6 +16,9 @@ from typing import Any
 
 import jsonschema
 
+from .._spec import operation
+from .._spec_facts import CREATE_OPERATION
+
 REQUEST_SCHEMA = "CreateGenerationTaskRequest"
 # Keywords that constrain a value and that this module can break with a value of its own.
 PROBED_KEYWORDS = (
@@ -110,7 +113,7 @@ def weakened_specs(spec: dict[str, Any]) -> Iterator[tuple[Rule, dict[str, Any]]
 def base_body(spec: dict[str, Any]) -> dict[str, Any]:
     """A valid request from the spec's own examples: the ground every probe breaks one rule
     of. Never sent as it is."""
-    post = _create_operation(spec)
+    _, _, post = operation(spec, CREATE_OPERATION)
     content = post["requestBody"]["content"]["application/json"]
     examples = [e["value"] for e in content.get("examples", {}).values()]
     if "example" in content:
@@ -120,15 +123,6 @@ def base_body(spec: dict[str, Any]) -> dict[str, Any]:
         if isinstance(example, dict) and check.is_valid(example):
             return dict(example)
     raise ValueError(f"the spec has no valid example of {REQUEST_SCHEMA} to build probes on")
-
-
-def _create_operation(spec: dict[str, Any]) -> dict[str, Any]:
-    for item in spec["paths"].values():
-        post = item.get("post")
-        if post and "requestBody" in post:
-            op: dict[str, Any] = post
-            return op
-    raise ValueError("the spec has no create operation (a POST with a request body)")
 
 
 def breaking_values(spec: dict[str, Any], rule: Rule, base: dict[str, Any]) -> list[Any]:

@@ -1,0 +1,32 @@
+"""The I/O primitives the async client awaits, paired one for one with _sync_io.py.
+
+scripts/unasync.py rewrites ``_async_client.py`` into ``_client.py`` by swapping this module for
+_sync_io and dropping the awaits, so each primitive here has a twin there with the same name and
+signature. Keep them that small: rules live elsewhere, written once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+async def sleep(seconds: float) -> None:
+    await asyncio.sleep(seconds)
+
+
+async def run_blocking(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """File reading and other blocking work, off the event loop (in a worker thread)."""
+    return await asyncio.to_thread(function, *args, **kwargs)
+
+
+async def call_hook(hook: Callable[..., object], *args: object) -> None:
+    """A user's callback, which on the async client may be a coroutine function."""
+    result = hook(*args)
+    if inspect.isawaitable(result):
+        await result

@@ -1,0 +1,28 @@
+"""The I/O primitives of the sync client: the twins of _async_io.py, same names, no awaits.
+
+``_client.py`` is generated from ``_async_client.py`` (scripts/unasync.py), which imports
+these where the async source imports _async_io.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def run_blocking(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Blocking work, run where we are: the sync client has no event loop to keep free."""
+    return function(*args, **kwargs)
+
+
+def call_hook(hook: Callable[..., object], *args: object) -> None:
+    """A user's callback."""
+    hook(*args)
