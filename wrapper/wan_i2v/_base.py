@@ -8,7 +8,9 @@ modules named for it (_request, _translate, _retry, _polling, _output, _download
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -27,6 +29,7 @@ from ._urls import is_http_url
 CreatedCallback = Callable[[Task], object]
 BeforeCreateCallback = Callable[[Mapping[str, Any]], object]
 PathArg = str | os.PathLike[str]
+logger = logging.getLogger("wan_i2v")
 
 
 class BaseClient:
@@ -99,19 +102,44 @@ def task_uuid(task_or_id: Task | str) -> uuid.UUID:
 @contextlib.contextmanager
 def after_paying(task_id: str) -> Iterator[None]:
     """Around everything after an accepted create: the task may be billed, so its id is never
-    lost. Our errors get ``task_id``; anything else becomes ``TaskIncompleteError``; Ctrl-C
-    stays a KeyboardInterrupt (a library must not swallow it) with a note naming the task."""
+    lost. Our errors get ``task_id``; anything else becomes ``TaskIncompleteError``; an
+    interruption stays what it is (see ``interruptions_noted``)."""
     try:
-        yield
+        with interruptions_noted(task_id):
+            yield
     except WanI2VError as exc:
         if exc.task_id is None:
             exc.task_id = task_id
         raise
-    except KeyboardInterrupt as exc:
-        exc.add_note(
-            f"wan_i2v: task {task_id} was created and may still be running (and billed): "
-            f"finish it with wait({task_id!r}) and download({task_id!r})."
-        )
-        raise
     except Exception as exc:
         raise TaskIncompleteError(task_id=task_id, reason=describe(exc)) from exc
+
+
+@contextlib.contextmanager
+def interruptions_noted(task_id: str) -> Iterator[None]:
+    """Ctrl-C and asyncio cancellation leaving a call about an existing task: the exception
+    stays what it is (a library must not swallow either; structured concurrency needs the
+    ``CancelledError``), with a note naming the task and how to finish it, logged once at
+    WARNING on ``wan_i2v``. ``asyncio.wait_for``/``asyncio.timeout`` raise their
+    ``TimeoutError`` outside our frame: the note is then on its ``__cause__``."""
+    try:
+        yield
+    except BaseException as exc:
+        if _is_interruption(exc):
+            note = (
+                f"wan_i2v: task {task_id} was created and may still be running (and billed): "
+                f"finish it with wait({task_id!r}) and download({task_id!r})."
+            )
+            if note not in getattr(exc, "__notes__", ()):  # nested calls note it once
+                exc.add_note(note)
+                logger.warning("%s interrupted: %s", type(exc).__name__, note)
+        raise
+
+
+def _is_interruption(exc: BaseException) -> bool:
+    if isinstance(exc, KeyboardInterrupt):
+        return True
+    # Only asyncio can have raised a CancelledError, and then it is imported: no import here
+    # (sync users do not pay asyncio's start-up).
+    asyncio = sys.modules.get("asyncio")
+    return asyncio is not None and isinstance(exc, asyncio.CancelledError)

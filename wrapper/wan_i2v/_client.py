@@ -20,6 +20,7 @@ from ._base import (
     PathArg,
     after_paying,
     has_local_image,
+    interruptions_noted,
     task_uuid,
 )
 from ._constants import DEFAULT_DOWNLOAD_TIMEOUT, DEFAULT_WAIT_TIMEOUT
@@ -117,14 +118,15 @@ class Client(BaseClient):
             task_or_id, timeout=timeout, poll_interval=poll_interval, on_status=on_status
         )
         request = get_request(task_uuid(waiter.task_id))
-        while waiter.result is None:
-            sleep(waiter.next_delay())
-            try:
-                task = self._send(request, waiter.deadline)
-            except CALL_ERRORS as exc:
-                waiter.poll_failed(GET.translate(exc, self._shown_url))
-                continue
-            waiter.observe(task)
+        with interruptions_noted(waiter.task_id):
+            while waiter.result is None:
+                sleep(waiter.next_delay())
+                try:
+                    task = self._send(request, waiter.deadline)
+                except CALL_ERRORS as exc:
+                    waiter.poll_failed(GET.translate(exc, self._shown_url))
+                    continue
+                waiter.observe(task)
         return waiter.result
 
     def download(
