@@ -17,7 +17,7 @@ import httpx
 
 from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
 
-from ._async_io import call_hook, run_blocking, sleep
+from ._async_io import Semaphore, call_hook, run_blocking, sleep
 from ._base import (
     BaseClient,
     BeforeCreateCallback,
@@ -28,7 +28,7 @@ from ._base import (
     interruptions_noted,
     task_uuid,
 )
-from ._constants import DEFAULT_DOWNLOAD_TIMEOUT, DEFAULT_WAIT_TIMEOUT
+from ._constants import DEFAULT_CONCURRENT_CREATES, DEFAULT_DOWNLOAD_TIMEOUT, DEFAULT_WAIT_TIMEOUT
 from ._deadline import Deadline, checked_seconds
 from ._download import (
     PartialFile,
@@ -62,6 +62,9 @@ class AsyncClient(BaseClient):
         max_retries: retries of a failed request where retrying is safe (default 3; 0: off).
         http_client: your own ``httpx.AsyncClient`` (proxies, transports). Requests are sent
             through it; it is never modified, and it stays yours to close.
+        max_concurrent_creates: creates (uploads) this client has in flight at once (default
+            8); the others wait their turn unsent, so that status checks and downloads always
+            find a free connection in the pool (100 connections, or your ``http_client``'s).
     """
 
     def __init__(
@@ -73,6 +76,7 @@ class AsyncClient(BaseClient):
         timeout: float | None = None,
         max_retries: int | None = None,
         http_client: httpx.AsyncClient | None = None,
+        max_concurrent_creates: int = DEFAULT_CONCURRENT_CREATES,
     ) -> None:
         try:
             super().__init__(
@@ -81,6 +85,7 @@ class AsyncClient(BaseClient):
                 site=site,
                 timeout=timeout,
                 max_retries=max_retries,
+                max_concurrent_creates=max_concurrent_creates,
             )
         except ConfigurationError as exc:
             # A traceback keeps this frame and prints its locals when formatted with them:
@@ -88,6 +93,7 @@ class AsyncClient(BaseClient):
             del api_key
             raise exc.with_traceback(None)  # noqa: B904  # the same error, not a new one
         self._api, self._video = async_clients(self._settings.http, http_client)
+        self._creates = Semaphore(self._max_concurrent_creates)
 
     async def create(self, **fields: Unpack[CreateFields]) -> Task:
         """Check every field, then create a task (one billed task per successful call).
@@ -195,9 +201,11 @@ class AsyncClient(BaseClient):
 
     async def _post(self, body: CreateGenerationTaskRequest) -> Task:
         request = create_request(body)
-        return await self._call(
-            CREATE, Deadline(None), lambda deadline: self._send(request, deadline)
-        )
+        # Waiting for a turn sends nothing, and the request's time starts once it has one.
+        async with self._creates:
+            return await self._call(
+                CREATE, Deadline(None), lambda deadline: self._send(request, deadline)
+            )
 
     async def _send(self, kwargs: dict[str, Any], deadline: Deadline) -> Task:
         """One API request, its body read up to the cap, within the deadline."""

@@ -13,6 +13,9 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 P = ParamSpec("P")
+# Bounds how many creates one client has in flight (``async with``); made in __init__, which
+# may run outside any event loop: asyncio's primitives bind to a loop on first use only.
+Semaphore = asyncio.Semaphore
 T = TypeVar("T")
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
 
 from ._config import Settings, resolve_settings
-from ._errors import TaskIncompleteError, ValidationError, WanI2VError
+from ._errors import ConfigurationError, TaskIncompleteError, ValidationError, WanI2VError
 from ._http import display_url
 from ._output import OutputPlan, plan_output
 from ._request import IMAGE_FIELDS, build_create_request
@@ -45,7 +45,18 @@ class BaseClient:
         site: str | None,
         timeout: float | None,
         max_retries: int | None,
+        max_concurrent_creates: int,
     ) -> None:
+        if (
+            isinstance(max_concurrent_creates, bool)
+            or not isinstance(max_concurrent_creates, int)
+            or max_concurrent_creates < 1
+        ):
+            raise ConfigurationError(
+                "max_concurrent_creates must be a whole number >= 1, "
+                f"got {max_concurrent_creates!r}"
+            )
+        self._max_concurrent_creates = max_concurrent_creates
         self._settings = resolve_settings(
             api_key=api_key,
             base_url=base_url,

@@ -23,7 +23,7 @@ from ._base import (
     interruptions_noted,
     task_uuid,
 )
-from ._constants import DEFAULT_DOWNLOAD_TIMEOUT, DEFAULT_WAIT_TIMEOUT
+from ._constants import DEFAULT_CONCURRENT_CREATES, DEFAULT_DOWNLOAD_TIMEOUT, DEFAULT_WAIT_TIMEOUT
 from ._deadline import Deadline, checked_seconds
 from ._download import (
     PartialFile,
@@ -40,7 +40,7 @@ from ._output import OutputPlan, plan_output
 from ._polling import StatusCallback, Waiter
 from ._request import CreateFields, build_create_request
 from ._retry import CALL_ERRORS, CREATE, GET, VIDEO, Policy
-from ._sync_io import call_hook, run_blocking, sleep
+from ._sync_io import Semaphore, call_hook, run_blocking, sleep
 from ._task import Task
 from ._translate import CHUNK, BodyReader, create_request, get_request, task_or_error
 
@@ -58,6 +58,9 @@ class Client(BaseClient):
         max_retries: retries of a failed request where retrying is safe (default 3; 0: off).
         http_client: your own ``httpx.Client`` (proxies, transports). Requests are sent
             through it; it is never modified, and it stays yours to close.
+        max_concurrent_creates: creates (uploads) this client has in flight at once (default
+            8); the others wait their turn unsent, so that status checks and downloads always
+            find a free connection in the pool (100 connections, or your ``http_client``'s).
     """
 
     def __init__(
@@ -69,6 +72,7 @@ class Client(BaseClient):
         timeout: float | None = None,
         max_retries: int | None = None,
         http_client: httpx.Client | None = None,
+        max_concurrent_creates: int = DEFAULT_CONCURRENT_CREATES,
     ) -> None:
         try:
             super().__init__(
@@ -77,6 +81,7 @@ class Client(BaseClient):
                 site=site,
                 timeout=timeout,
                 max_retries=max_retries,
+                max_concurrent_creates=max_concurrent_creates,
             )
         except ConfigurationError as exc:
             # A traceback keeps this frame and prints its locals when formatted with them:
@@ -84,6 +89,7 @@ class Client(BaseClient):
             del api_key
             raise exc.with_traceback(None)  # noqa: B904  # the same error, not a new one
         self._api, self._video = sync_clients(self._settings.http, http_client)
+        self._creates = Semaphore(self._max_concurrent_creates)
 
     def create(self, **fields: Unpack[CreateFields]) -> Task:
         """Check every field, then create a task (one billed task per successful call).
@@ -191,7 +197,11 @@ class Client(BaseClient):
 
     def _post(self, body: CreateGenerationTaskRequest) -> Task:
         request = create_request(body)
-        return self._call(CREATE, Deadline(None), lambda deadline: self._send(request, deadline))
+        # Waiting for a turn sends nothing, and the request's time starts once it has one.
+        with self._creates:
+            return self._call(
+                CREATE, Deadline(None), lambda deadline: self._send(request, deadline)
+            )
 
     def _send(self, kwargs: dict[str, Any], deadline: Deadline) -> Task:
         """One API request, its body read up to the cap, within the deadline."""

@@ -34,6 +34,9 @@ IMAGE_FORMATS: Final = _IMAGE_RULES.formats
 # Network behaviour.
 DEFAULT_TIMEOUT: Final = 60.0  # seconds, per HTTP request (a 10 MB upload must fit in it)
 DEFAULT_MAX_RETRIES: Final = 3
+# Creates one client has in flight at once: enough to fill a link with 10 MB uploads, few
+# enough that polls and downloads never starve behind them in the 100-connection pool.
+DEFAULT_CONCURRENT_CREATES: Final = 8
 RETRY_WAIT_INITIAL: Final = 0.5  # seconds before the first retry, doubled each time
 RETRY_WAIT_MAX: Final = 20.0  # cap of the exponential backoff
 RETRY_WAIT_JITTER: Final = 1.0

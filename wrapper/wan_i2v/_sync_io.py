@@ -6,11 +6,14 @@ these where the async source imports _async_io.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 P = ParamSpec("P")
+# Bounds how many creates one client has in flight across the threads that share it.
+Semaphore = threading.Semaphore
 T = TypeVar("T")
 
 
