@@ -6,6 +6,7 @@ Import from any test module: ``from imagefiles import make_image, write_image``.
 from __future__ import annotations
 
 import io
+import random
 import struct
 import zlib
 from pathlib import Path
@@ -85,6 +86,74 @@ def png_chunk(kind: bytes, payload: bytes) -> bytes:
         + payload
         + struct.pack(">I", zlib.crc32(kind + payload))
     )
+
+
+def make_mpo(width: int, height: int, frames: int = 2) -> bytes:
+    """A multi-picture JPEG (MPO) as phones and 3D cameras write them: an APP2 "MPF" segment
+    in the first JPEG, then the other pictures as whole JPEGs after its EOI."""
+    pictures = [Image.new("RGB", (width, height), (40 * i % 256, 90, 160)) for i in range(frames)]
+    buffer = io.BytesIO()
+    pictures[0].save(buffer, "MPO", save_all=True, append_images=pictures[1:])
+    return buffer.getvalue()
+
+
+def noise_image(fmt: str, width: int, height: int, seed: int, **save_options: Any) -> bytes:
+    """An image of random pixels (a photo's worth of entropy-coded data, unlike one colour)."""
+    pixels = random.Random(seed).randbytes(width * height * 3)
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (width, height), pixels).save(
+        buffer, PILLOW_FORMATS[fmt], **save_options
+    )
+    return buffer.getvalue()
+
+
+def adam7_size(width: int, height: int, bytes_per_pixel: int) -> int:
+    """Bytes of the filtered scanlines of an interlaced 8-bit PNG: seven passes, each row of
+    each non-empty pass with its filter byte (PNG spec, 8.2)."""
+    passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4)]
+    passes += [(0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+    total = 0
+    for x, y, dx, dy in passes:
+        columns = len(range(x, width, dx))
+        rows = len(range(y, height, dy))
+        if columns and rows:
+            total += rows * (1 + columns * bytes_per_pixel)
+    return total
+
+
+def png_from_scanlines(
+    width: int,
+    height: int,
+    scanlines: bytes,
+    *,
+    colour_type: int = 2,
+    interlace: bool = False,
+    finish: bool = True,
+    idat_size: int = 1 << 16,
+) -> bytes:
+    """An 8-bit PNG whose IDAT chunks hold ``scanlines`` (filtered rows, as the decoder
+    inflates them) compressed with zlib, every chunk with a right CRC.
+
+    Args:
+        finish: False leaves the zlib stream without its end (a flushed, unfinished stream):
+            all the pixel bytes are there, the stream's end and checksum are not.
+        idat_size: the compressed data is split into IDAT chunks of this many bytes.
+    """
+    header = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, int(interlace))
+    packer = zlib.compressobj()
+    stream = packer.compress(scanlines)
+    stream += packer.flush(zlib.Z_FINISH if finish else zlib.Z_SYNC_FLUSH)
+    idats = b"".join(
+        png_chunk(b"IDAT", stream[i : i + idat_size]) for i in range(0, len(stream), idat_size)
+    )
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + idats + png_chunk(b"IEND", b"")
+
+
+def jpeg_scan_start(data: bytes) -> int:
+    """Where the entropy-coded data of a JPEG's first scan starts: just past its SOS segment."""
+    sos = data.index(b"\xff\xda")
+    (length,) = struct.unpack_from(">H", data, sos + 2)
+    return sos + 2 + length
 
 
 def pad_to(data: bytes, size: int) -> bytes:

@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import os
 import struct
 import threading
+import time
+import tracemalloc
+import zlib
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from imagefiles import bmp_core_header, make_image, pad_to, png_chunk, write_image
+from imagefiles import (
+    adam7_size,
+    bmp_core_header,
+    jpeg_scan_start,
+    make_image,
+    make_mpo,
+    noise_image,
+    pad_to,
+    png_chunk,
+    png_from_scanlines,
+    write_image,
+)
 from PIL import Image
 
 from wan_i2v import ValidationError
@@ -666,3 +681,438 @@ def test_data_uri_message_does_not_echo_the_payload() -> None:
     data = make_image("gif", 400, 400)
     payload = base64.b64encode(data).decode()
     assert payload[:40] not in refused("data:image/gif;base64," + payload)
+
+
+# --- The whole file: truncated and corrupt images -----------------------------------------
+
+SNIFF_BYTES = 18  # below this, a prefix is not yet recognisable as its format at all
+TRUNCATED = "the file is truncated or corrupt"
+
+
+def refusal(data: bytes | memoryview) -> str:
+    """inspect_image's message for data it must refuse ("" if it accepts the data)."""
+    try:
+        inspect_image(data, field="image")
+    except ValidationError as exc:
+        field, message = exc.field, str(exc)
+    else:
+        return ""
+    assert field == "image"
+    return message
+
+
+def interlaced_png(width: int = 401, height: int = 377) -> bytes:
+    """An Adam7-interlaced RGB PNG (Pillow reads them but does not write them)."""
+    return png_from_scanlines(width, height, b"\0" * adam7_size(width, height, 3), interlace=True)
+
+
+# Small files of each format and variant, flat colour: every one of their prefixes is tried.
+SMALL = {
+    "jpeg baseline": lambda: make_image("jpeg", 360, 361),
+    "jpeg progressive": lambda: make_image("jpeg", 361, 360, progressive=True),
+    "jpeg restart markers": lambda: make_image("jpeg", 360, 360, restart_marker_blocks=1),
+    "jpeg exif": lambda: make_image("jpeg", 360, 360, exif=b"Exif\0\0MM\0*\0\0\0\x08\0\0"),
+    "png rgb": lambda: make_image("png", 360, 361),
+    "png palette": lambda: make_image("png", 361, 360, mode="P"),
+    "png interlaced": interlaced_png,
+    "webp lossy": lambda: make_image("webp", 360, 360),
+    "webp lossless": lambda: make_image("webp", 360, 361, lossless=True),
+    "webp vp8x": lambda: make_image("webp", 361, 360, icc_profile=b"\0" * 128),
+    "bmp 1-bit": lambda: make_image("bmp", 361, 360, mode="1"),
+}
+
+
+@pytest.mark.parametrize("make", SMALL.values(), ids=SMALL.keys())
+def test_every_strict_prefix_of_a_small_file_is_refused(make: Any) -> None:
+    """Cut anywhere, a file is refused; once past the format's magic, as truncated; whole,
+    it is accepted (every prefix tried, each variant)."""
+    data = make()
+    assert refusal(data) == ""
+    view = memoryview(data)  # prefixes as views: no copy of each
+    for cut in range(len(data)):
+        message = refusal(view[:cut])
+        assert message, f"the first {cut} of {len(data)} bytes were accepted"
+        if cut >= SNIFF_BYTES:
+            assert "truncated" in message, message
+
+
+VARIANTS = {
+    "jpeg": ("jpeg", {"quality": 90}),
+    "jpeg progressive": ("jpeg", {"progressive": True}),
+    "jpeg restart markers": ("jpeg", {"restart_marker_rows": 1}),
+    "png": ("png", {}),
+    "png compressed hard": ("png", {"compress_level": 9}),
+    "webp lossy": ("webp", {}),
+    "webp lossless": ("webp", {"lossless": True}),
+    "bmp": ("bmp", {}),
+}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    variant=st.sampled_from(sorted(VARIANTS)),
+    width=st.integers(IMAGE_MIN_SIDE, 420),
+    height=st.integers(IMAGE_MIN_SIDE, 420),
+    seed=st.integers(0, 2**32),
+    fraction=st.floats(0, 1, exclude_max=True),
+)
+def test_any_strict_prefix_of_a_photo_like_file_is_refused(
+    variant: str, width: int, height: int, seed: int, fraction: float
+) -> None:
+    """Random pixels (entropy-coded data of a photo's density): the whole file made by
+    Pillow is accepted, any strict prefix of it refused as truncated."""
+    fmt, options = VARIANTS[variant]
+    data = noise_image(fmt, width, height, seed, **options)
+    assert refusal(data) == ""
+    cut = max(SNIFF_BYTES, int(len(data) * fraction))
+    assert "truncated" in refusal(data[:cut])
+
+
+def test_the_first_600_bytes_of_a_jpeg_are_refused() -> None:
+    """The finding: a JPEG cut to its first 600 bytes used to pass the local check."""
+    data = noise_image("jpeg", 640, 480, seed=1)
+    assert f"{TRUNCATED}: the JPEG ends inside a segment" in refusal(data[:600])
+
+
+@functools.cache
+def noise_jpeg_400() -> bytes:
+    return noise_image("jpeg", 400, 400, seed=2)
+
+
+@functools.cache
+def noise_png_400() -> bytes:
+    return noise_image("png", 400, 400, seed=3)
+
+
+@settings(max_examples=50, deadline=None)
+@given(tail=st.binary(min_size=1, max_size=4096), in_scan=st.booleans())
+def test_a_jpeg_header_then_random_bytes_is_refused(tail: bytes, in_scan: bool) -> None:
+    """A valid JPEG header (cut inside its segments, or after its SOS) followed by random
+    bytes is refused. The random bytes hold no FF D9 (an end-of-image marker): a tail that
+    happens to hold one, as about one random tail in 250 does, makes a complete if garbled
+    JPEG, which decoders render and a structural check cannot tell from a photo."""
+    data = noise_jpeg_400()
+    head = data[: jpeg_scan_start(data) if in_scan else 600]
+    assert "truncated" in refusal(head + tail.replace(b"\xff\xd9", b"\xff\x00"))
+
+
+@settings(max_examples=50, deadline=None)
+@given(tail=st.binary(min_size=1, max_size=4096), keep=st.integers(34, 200))
+def test_a_png_header_then_random_bytes_is_refused(tail: bytes, keep: int) -> None:
+    """A valid PNG header (IHDR whole, then part of what follows) followed by random bytes is
+    refused as truncated: a chunk length or a CRC-32 gives it away."""
+    data = noise_png_400()
+    assert "truncated" in refusal(data[:keep] + tail)
+
+
+def test_an_mpo_is_accepted_as_a_jpeg() -> None:
+    """An MPO (a JPEG with an APP2 "MPF" segment, further JPEGs after its EOI) is a JPEG."""
+    data = make_mpo(400, 400, frames=3)
+    assert b"MPF\0" in data[:200]
+    assert Image.open(io.BytesIO(data)).format == "MPO"
+    assert inspect_image(data, field="image") == ImageInfo(
+        "jpeg", "image/jpeg", 400, 400, len(data)
+    )
+    assert decode(encode_image(data, field="image")) == ("image/jpeg", data)
+
+
+def test_an_mpo_is_checked_to_the_end_of_its_first_picture() -> None:
+    """An MPO cut inside its first picture is refused; cut after that picture's EOI, what
+    remains is a whole JPEG and is accepted."""
+    data = make_mpo(400, 400)
+    first_end = data.index(b"\xff\xd9") + 2
+    assert data[first_end : first_end + 2] == b"\xff\xd8"  # the second picture starts there
+    assert TRUNCATED in refusal(data[: first_end - 1])
+    assert refusal(data[:first_end]) == ""
+    assert refusal(data[: first_end + 100]) == ""
+
+
+@pytest.mark.parametrize(
+    ("fmt", "trailer"),
+    [
+        ("jpeg", b"SEFH" + b"\0" * 100),  # a phone's trailer after the EOI
+        ("jpeg", b"\0\0\0\x18ftypmp42" + b"\0" * 100),  # a motion photo's appended MP4
+        ("png", b"junk after IEND"),
+        ("webp", b"junk after the RIFF"),
+        ("bmp", b"junk after the pixels"),
+    ],
+)
+def test_bytes_after_a_complete_image_are_accepted(fmt: str, trailer: bytes) -> None:
+    """Trailing bytes after a whole image are accepted: decoders stop at its end."""
+    data = make_image(fmt, 400, 400) + trailer
+    assert Image.open(io.BytesIO(data)).load() is not None
+    assert refusal(data) == ""
+
+
+def _patched(data: bytes, offset: int, patch: bytes) -> bytes:
+    return data[:offset] + patch + data[offset + len(patch) :]
+
+
+def _jpeg_without_scan() -> bytes:
+    data = _jpeg()
+    return data[: data.index(b"\xff\xda")] + b"\xff\xd9"
+
+
+def _inserted_before_dht(extra: bytes) -> bytes:
+    """A JPEG with ``extra`` inserted after its frame header (where the header reader stops)."""
+    data = _jpeg()
+    dht = data.index(b"\xff\xc4")
+    return data[:dht] + extra + data[dht:]
+
+
+def _jpeg_marker_in_scan(marker: int) -> bytes:
+    """A JPEG whose entropy-coded data meets ``marker`` (with no length) half-way."""
+    data = noise_jpeg_400()
+    middle = (jpeg_scan_start(data) + len(data)) // 2
+    while data[middle - 1] == 0xFF or data[middle] == 0x00:  # keep stuffing intact
+        middle += 1
+    return data[:middle] + bytes([0xFF, marker, 0x00, 0x02]) + data[middle:]
+
+
+def _fill_before_stuffing() -> bytes:
+    """A JPEG whose scan has FF FF 00 where it had FF 00: libjpeg skips the fill byte and reads
+    a stuffed 0xFF data byte, as before."""
+    data = noise_jpeg_400()
+    stuffed = data.index(b"\xff\x00", jpeg_scan_start(data))
+    return data[:stuffed] + b"\xff" + data[stuffed:]
+
+
+def _png_rechunked(**options: Any) -> bytes:
+    return png_from_scanlines(400, 400, b"\0" * (400 * 1201), **options)
+
+
+def _png_with_idat(payload: bytes) -> bytes:
+    data = _png()
+    idat = data.index(b"IDAT") - 4
+    iend = data.index(b"IEND") - 4
+    return data[:idat] + png_chunk(b"IDAT", payload) + data[iend:]
+
+
+def _webp_riff(*chunks: bytes) -> bytes:
+    body = b"WEBP" + b"".join(chunks)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def _webp_chunk(kind: bytes, payload: bytes) -> bytes:
+    return kind + struct.pack("<I", len(payload)) + payload + b"\0" * (len(payload) & 1)
+
+
+def _vp8x_around(frame: bytes) -> bytes:
+    """A VP8X (extended) WebP of 400x400 around the given frame chunk."""
+    canvas = b"\0\0\0\0" + (399).to_bytes(3, "little") * 2
+    return _webp_riff(_webp_chunk(b"VP8X", canvas), frame)
+
+
+def _vp8_payload() -> bytes:
+    data = make_image("webp", 400, 400)
+    (size,) = struct.unpack_from("<I", data, 16)
+    return data[20 : 20 + size]
+
+
+CORRUPT = {
+    "jpeg cut between segments": (
+        _jpeg()[: _jpeg().index(b"\xff\xc4")],
+        "the JPEG ends before its end-of-image marker (EOI)",
+    ),
+    "jpeg cut inside a segment": (
+        _jpeg()[: _jpeg().index(b"\xff\xc4") + 9],
+        "the JPEG ends inside a segment",
+    ),
+    "jpeg cut just before its EOI": (
+        _jpeg()[:-2],
+        "the JPEG ends inside its image data, before the end marker (EOI)",
+    ),
+    "jpeg without a scan": (_jpeg_without_scan(), "the JPEG has no image data"),
+    "jpeg segment without its 0xFF": (
+        _inserted_before_dht(b"\xe1\x00\x02"),  # an APP1 segment that lost its 0xFF
+        "the JPEG has data where a marker should be",
+    ),
+    "jpeg reserved marker in its scan": (_jpeg_marker_in_scan(0x4F), "invalid marker 0xFF4F"),
+    "jpeg second frame header": (_jpeg_marker_in_scan(0xC0), "invalid marker 0xFFC0"),
+    "jpeg second start of image": (_jpeg_marker_in_scan(0xD8), "invalid marker 0xFFD8"),
+    "png cut before IEND": (_png()[:-12], "the PNG ends before its IEND chunk"),
+    "png cut inside a chunk": (_png()[:-14], "the PNG ends inside a chunk"),
+    "png with a byte of its image data changed": (
+        _patched(_png(), _png().index(b"IDAT") + 10, b"\x55"),
+        "the PNG chunk IDAT at byte 33 fails its CRC check",
+    ),
+    "png with a changed CRC": (
+        _patched(_png(), len(_png()) - 1, bytes([_png()[-1] ^ 1])),
+        "the PNG chunk IEND",
+    ),
+    "png whose image data is not zlib": (
+        _png_with_idat(b"not a zlib stream"),
+        "the PNG image data is not a valid zlib stream",
+    ),
+    "png whose zlib stream is cut": (
+        _png_with_idat(zlib.compress(b"\0" * (400 * 1201))[:-40]),
+        "the PNG image data ends before its last row",
+    ),
+    "png with a row too few": (
+        png_from_scanlines(400, 400, b"\0" * (400 * 1201 - 1201)),
+        "the PNG image data ends before its last row",
+    ),
+    "png with every row and no stream end": (
+        _png_rechunked(finish=False),
+        "the PNG image data ends before the end of its zlib stream",
+    ),
+    "png interlaced a byte short": (
+        png_from_scanlines(401, 377, b"\0" * (adam7_size(401, 377, 3) - 1), interlace=True),
+        "the PNG image data ends before its last row",
+    ),
+    "png palette without PLTE": (
+        png_from_scanlines(400, 400, b"\0" * (400 * 401), colour_type=3),
+        "a palette image without its palette",
+    ),
+    "png with an impossible bit depth": (
+        _patched(_png(), 8, png_chunk(b"IHDR", _png()[16:24] + b"\x03\x02\0\0\0")),
+        "the PNG header (IHDR) holds an invalid combination of fields",
+    ),
+    "webp cut short": (make_image("webp", 400, 400)[:-1], "the WebP is"),
+    "webp chunk past the end": (
+        _patched(make_image("webp", 400, 400), 16, struct.pack("<I", 0x7FFF)),
+        "runs past the end of the file",
+    ),
+    "webp vp8x without a bitstream": (
+        _vp8x_around(_webp_chunk(b"EXIF", b"Exif\0\0")),
+        "the WebP holds no image bitstream",
+    ),
+    "webp vp8x with a broken vp8 frame": (
+        _vp8x_around(_webp_chunk(b"VP8 ", _patched(_vp8_payload(), 3, b"\0"))),
+        "the WebP VP8 frame header is invalid",
+    ),
+    "webp vp8 partition past its chunk": (
+        _patched(make_image("webp", 400, 400), 20, b"\xf0\xff\xff"),
+        "the WebP VP8 frame header is invalid",
+    ),
+    "webp vp8l with a version": (
+        _patched(
+            make_image("webp", 400, 400, lossless=True),
+            24,
+            bytes([make_image("webp", 400, 400, lossless=True)[24] | 0xE0]),
+        ),
+        "the WebP VP8L header is invalid",
+    ),
+    "bmp cut short": (make_image("bmp", 400, 400)[:-1], "the BMP is"),
+    "bmp core header cut short": (bmp_core_header(400, 400)[:-1], "the BMP is"),
+    "bmp pixels short": (
+        _patched(make_image("bmp", 400, 400)[:-3], 2, b"\0\0\0\0"),
+        "the BMP's pixel data needs",
+    ),
+    "bmp pixels inside the header": (
+        _patched(make_image("bmp", 400, 400), 10, struct.pack("<I", 20)),
+        "would start inside its header",
+    ),
+    "bmp with 7 bits per pixel": (
+        _patched(make_image("bmp", 400, 400), 28, b"\x07\0"),
+        "invalid number of bits per pixel (7)",
+    ),
+}
+
+
+@pytest.mark.parametrize(("data", "words"), CORRUPT.values(), ids=CORRUPT.keys())
+def test_a_corrupt_file_is_refused_saying_where(data: bytes, words: str) -> None:
+    """Each structural rule refuses its own kind of broken file, naming the field and saying
+    the file is truncated or corrupt, and how."""
+    message = refused(data)
+    assert f"image: {TRUNCATED}: " in message
+    assert words in message
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        png_from_scanlines(401, 377, b"\0" * adam7_size(401, 377, 3), interlace=True),
+        png_from_scanlines(400, 400, b"\0" * (400 * 1201), idat_size=7),
+        png_from_scanlines(400, 400, b"\0" * (400 * 1201 + 5000)),
+        _jpeg()[:2] + b"\xff\xfe\x00\x02" + _jpeg()[2:-2] + b"\xff\xff\xff\xd9",
+        _fill_before_stuffing(),
+    ],
+    ids=["interlaced", "tiny-idats", "excess-rows", "fill-before-eoi", "fill-before-stuffing"],
+)
+def test_unusual_but_whole_files_are_accepted(data: bytes) -> None:
+    """Files that decoders read whole are accepted: interlaced, split in many IDATs, with
+    excess pixel data (ignored), fill bytes before the EOI or before a stuffed 0xFF."""
+    Image.open(io.BytesIO(data)).load()
+    assert refusal(data) == ""
+
+
+def test_a_png_that_inflates_far_past_its_size_is_not_inflated_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Image data inflating to 50 MB for a 400x400 image (a zlib bomb) is inflated only a
+    little past the image's size: the rows are all there, the rest is not worked through."""
+    expected = 400 * 1201
+    packer = zlib.compressobj(9)
+    stream = b"".join(packer.compress(b"\0" * 10_000_000) for _ in range(5)) + packer.flush()
+    data = _png_with_idat(stream)
+    inflated: list[int] = []
+    real = zlib.decompressobj
+
+    class Counting:
+        def __init__(self) -> None:
+            self.inner = real()
+
+        def decompress(self, piece: Any, max_length: int = 0) -> bytes:
+            out = self.inner.decompress(piece, max_length)
+            inflated.append(len(out))
+            return out
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+    monkeypatch.setattr(zlib, "decompressobj", Counting)
+    assert refusal(data) == ""
+    assert expected < sum(inflated) <= expected + (1 << 18)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["jpeg", "png"])
+def test_checking_a_10_mb_image_costs_little(fmt: str) -> None:
+    """The whole-file check of a near-10 MB photo-like image takes well under a second and
+    allocates under 1 MiB at its peak: no decode and no copy of the bytes."""
+    # Random pixels: JPEG at quality 95 without subsampling, PNG incompressible.
+    if fmt == "jpeg":
+        data = noise_image("jpeg", 2000, 1960, seed=5, quality=95, subsampling=0)
+    else:
+        data = noise_image("png", 2000, 1660, seed=5)
+    assert 8_500_000 < len(data) <= IMAGE_MAX_BYTES
+    inspect_image(data, field="image")  # warm up
+    started = time.perf_counter()
+    inspect_image(data, field="image")
+    elapsed = time.perf_counter() - started
+    tracemalloc.start()
+    try:
+        inspect_image(data, field="image")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    print(f"{fmt} {len(data):,} bytes: {elapsed * 1000:.1f} ms, peak {peak / 1024:.0f} KiB")
+    assert elapsed < 1.0
+    assert peak < 1 << 20
+
+
+# --- The sandbox reads MPO as a JPEG ------------------------------------------------------
+
+
+def test_the_sandbox_judges_an_mpo_as_a_jpeg() -> None:
+    """The sandbox's Pillow-based judge passes an MPO (Pillow calls it "MPO") as a JPEG."""
+    from wan_i2v.sandbox._images import judge
+
+    uri = "data:image/jpeg;base64," + base64.b64encode(make_mpo(640, 480)).decode()
+    assert judge("image", uri).failure is None
+    assert judge("image", uri).size == (640, 480)
+
+
+def test_an_mpo_task_completes_in_the_sandbox() -> None:
+    """An MPO sent by the client (checked locally, then sent) makes a completed task."""
+    from wan_i2v import Client
+    from wan_i2v.sandbox import SandboxConfig, serve
+
+    with (
+        serve(SandboxConfig(task_seconds=0)) as sandbox,
+        Client(base_url=sandbox.url, api_key="k") as client,
+    ):
+        created = client.create(image=make_mpo(640, 480), prompt="Flowers swaying")
+        task = client.get(created.id)
+    assert task.is_success, task

@@ -14,6 +14,8 @@ from typing import BinaryIO, Literal, TypeAlias
 # What the wrapper accepts for an image field: the spec says "a URL or a data URI"; the
 # wrapper adds paths, bytes and file objects, which it reads, checks and encodes.
 ImageInput: TypeAlias = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
+"""Anything an image field accepts: an http(s) URL or a data URI (as a str), a path (a str that
+is neither, or any os.PathLike), the image bytes, or a binary file object."""
 
 JsonType = Literal["string", "integer", "number", "boolean"]
 

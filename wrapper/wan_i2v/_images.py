@@ -8,7 +8,9 @@ instead of as a billed task that fails on the server:
 - format JPEG, PNG without transparency, BMP or WEBP, told by content, never by file name;
 - width and height each in [IMAGE_MIN_SIDE, IMAGE_MAX_SIDE] pixels, read from the header
   without decoding the image (the package does not depend on Pillow);
-- at most IMAGE_MAX_BYTES bytes, enforced while reading: a bigger file is never read whole.
+- at most IMAGE_MAX_BYTES bytes, enforced while reading: a bigger file is never read whole;
+- whole: the file's structure is walked to its end (``_image_structure``), so that a file cut
+  short or a valid header followed by garbage is refused here, not by a billed task.
 """
 
 from __future__ import annotations
@@ -26,16 +28,14 @@ from urllib.parse import urlsplit
 from ._constants import IMAGE_MAX_BYTES, IMAGE_MAX_SIDE, IMAGE_MIN_SIDE
 from ._errors import ValidationError
 from ._fact_types import ImageInput
+from ._image_structure import JPEG_SOF, STRUCTURE_CHECKS, Buffer, Corrupt
 from ._urls import is_http_url
 
 __all__ = ["ImageInfo", "ImageInput", "encode_image", "inspect_image"]
 
-"""Anything encode_image accepts: an http(s) URL or a data URI (as a str), a path (a str that
-is neither, or any os.PathLike), the image bytes, or a binary file object."""
-
 # Image bytes as the readers see them: bytes, or a flat byte view of a caller's buffer (so
 # that a 10 MB bytearray is not copied just to be checked).
-_Buffer: TypeAlias = bytes | memoryview
+_Buffer: TypeAlias = Buffer
 
 _ACCEPTED: Final = "JPEG, PNG (without transparency), BMP and WEBP"
 _INPUT_KINDS: Final = "an http(s) URL, a data URI, a path, bytes or a binary file object"
@@ -303,6 +303,11 @@ def _inspect(data: _Buffer) -> ImageInfo:
             raise _Problem(f"{side} {pixels} px is below the minimum of {IMAGE_MIN_SIDE} px")
         if pixels > IMAGE_MAX_SIDE:
             raise _Problem(f"{side} {pixels} px is above the maximum of {IMAGE_MAX_SIDE} px")
+    # Last, being the one check that reads the whole file.
+    try:
+        STRUCTURE_CHECKS[fmt.name](data)
+    except Corrupt as exc:
+        raise _Problem(f"the file is truncated or corrupt: {exc}") from None
     return ImageInfo(format=fmt.name, mime=fmt.mime, width=width, height=height, size=size)
 
 
@@ -319,10 +324,7 @@ def _uint(
     return int.from_bytes(_take(data, pos, size), order, signed=signed)
 
 
-# JPEG: SOFn markers carry the frame size. C4 (DHT), C8 (JPG) and CC (DAC) are not SOFs.
-_JPEG_SOF: Final = frozenset(
-    {*range(0xC0, 0xC4), *range(0xC5, 0xC8), *range(0xC9, 0xCC), *range(0xCD, 0xD0)}
-)
+_JPEG_SOF: Final = JPEG_SOF  # the SOFn markers: they carry the frame size
 _JPEG_STANDALONE: Final = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM, RST0-7: no length
 
 

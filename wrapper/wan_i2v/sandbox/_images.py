@@ -14,11 +14,24 @@ import io
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image
+from PIL import Image, JpegImagePlugin
 
 from ._from_spec import image_rules
 
 PILLOW_FORMATS = {"JPEG": "jpeg", "PNG": "png", "BMP": "bmp", "WEBP": "webp"}
+
+
+def _kind(image: Image.Image) -> str | None:
+    """The format the API would decode the image as (its name in the spec), or None.
+
+    Judged by the decoder, not by Pillow's format name: Pillow names a JPEG with a
+    multi-picture (MPF) segment "MPO", as phones and 3D cameras write them, but reads it with
+    its JPEG plugin (MpoImageFile is a JpegImageFile), as every JPEG decoder shows its first
+    picture. Any such JPEG variant is a JPEG.
+    """
+    if isinstance(image, JpegImagePlugin.JpegImageFile):
+        return "jpeg"
+    return PILLOW_FORMATS.get(image.format or "")
 
 
 @dataclass(frozen=True)
@@ -62,7 +75,7 @@ def judge(field: str, value: object) -> Verdict:
     except Exception:  # Pillow raises many types for bytes it cannot read
         return Verdict(None, f"{field} is not an image that can be decoded")
     with image:
-        kind = PILLOW_FORMATS.get(image.format or "")
+        kind = _kind(image)
         if kind not in rules.formats:
             allowed = ", ".join(sorted(rules.formats))
             return Verdict(None, f"{field} format {image.format} is not one of {allowed}")
