@@ -23,9 +23,15 @@ from ._body import BodyBudget, BodyRefused, ClientDisconnect, check_head, read_b
 from ._check import BodyError, parse_body, request_problems
 from ._control import control_routes
 from ._faults import DROP, Fault
-from ._from_spec import CREATE_OPERATION, GET_OPERATION, image_rules, operation_path
+from ._from_spec import (
+    CREATE_OPERATION,
+    GET_OPERATION,
+    image_rules,
+    operation_path,
+    request_default,
+)
 from ._images import judge
-from ._mp4 import video_bytes, video_for
+from ._mp4 import shape_for, video_bytes
 from ._refusal import Problem, refusal, trace_header
 from ._state import Answered, SandboxConfig, SandboxState, normal_task_id
 
@@ -85,7 +91,9 @@ def create_app(
             limit = state.config.max_running
             detail = f"too many tasks running at once (at most {limit}); try again later"
             return refusal(429, detail=detail, retry_after=wait)
-        task = state.create_task(video_for(verdicts["image"].size), failure=failure)
+        tier = body.get("resolution", request_default("resolution"))
+        video = shape_for(verdicts["image"].size, tier)
+        task = state.create_task(video, failure=failure)
         fault = state.take_fault("create", after_create=True)
         if fault is not None:
             detail = "injected fault after the task was created"

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from ._config import DAY, SandboxConfig, Vocabulary
 from ._faults import Fault, Operation, Status
 from ._from_spec import vocabularies
+from ._mp4 import VideoShape
 
 __all__ = [
     "DAY",
@@ -66,7 +67,7 @@ class SandboxTask:
     created: float  # on the sandbox's monotonic clock
     created_at: dt.datetime
     failure: str | None  # why it will fail, or None
-    video: str  # the bundled video's name, chosen from the input's aspect ratio
+    video: VideoShape  # from the input's aspect ratio and the tier asked for
 
 
 def normal_task_id(text: str) -> str | None:
@@ -202,7 +203,7 @@ class SandboxState:
                 return None
             return self._ends[0] - now
 
-    def create_task(self, video: str, *, failure: str | None = None) -> SandboxTask:
+    def create_task(self, video: VideoShape, *, failure: str | None = None) -> SandboxTask:
         """Make a task; it fails with ``failure`` if given, else at the configured rate.
 
         The oldest tasks are forgotten first: past ``task_ttl`` or beyond ``max_tasks``.
