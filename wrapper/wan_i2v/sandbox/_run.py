@@ -155,7 +155,9 @@ def run(config: SandboxConfig, *, host: str = LOOPBACK, port: int = 8787) -> Non
         print(  # the command's whole output
             f"wan-i2v sandbox on {url}\n"
             f"  MULEROUTER_BASE_URL={url} MULEROUTER_API_KEY="
-            f"{'<the configured key>' if config.api_key else 'anything'}",
+            f"{'<the configured key>' if config.api_key else 'anything'}\n"
+            f"  control (no key): GET {url}/_sandbox/stats, "
+            f"POST|GET|DELETE {url}/_sandbox/faults",
             flush=True,
         )
         _server(create_app(config), log_level="info").run(sockets=[sock])
