@@ -281,3 +281,23 @@ def test_money_test_against_the_real_process(image: Path, tmp_path: Path) -> Non
         after = control.stats()
     assert after["tasks_created"] - before["tasks_created"] == 1
     assert creates(after) - creates(before) == 1
+
+
+def test_a_drop_without_a_socket_is_raised() -> None:
+    """Served by an ASGI transport (no socket to close), a "drop" raises ConnectionDropped
+    into the caller instead of pretending to answer."""
+    import asyncio
+
+    from wan_i2v.sandbox import create_app
+    from wan_i2v.sandbox._http import ConnectionDropped
+
+    app = create_app(SandboxConfig(task_seconds=0, faults=({"status": "drop"},)))  # type: ignore[arg-type]
+
+    async def post() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as http:
+            await http.post(API, json=VALID, headers=AUTH)
+
+    with pytest.raises(ConnectionDropped):
+        asyncio.run(post())
+    assert app.state.sandbox.stats()["requests"] == {"create": {"dropped": 1}}

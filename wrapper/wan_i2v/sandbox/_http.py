@@ -167,10 +167,10 @@ async def _play(
     """The answer a fault gives: its status, or a connection closed without one."""
     if fault.status != DROP:
         return refusal(int(fault.status), detail=detail, retry_after=fault.retry_after)
+    state.answered(operation, "dropped")  # now: the client may look before this returns
     drop = request.scope.get("state", {}).get(DROP_HOOK)
     if drop is None:
         raise ConnectionDropped(f"{detail}: the connection is dropped (no socket to close)")
-    state.answered(operation, "dropped")  # now: the client may look before this returns
     drop()
     await asyncio.sleep(0)  # the server sees the connection gone, and sends nothing more
     return _Dropped(status_code=CLIENT_CLOSED)
