@@ -2,7 +2,9 @@
 
 Run once by a developer (needs PyAV and NumPy: `pip install av numpy`); the output is
 committed as package data (wrapper/wan_i2v/sandbox/videos/) so that the sandbox itself needs
-no video library.
+no video library. They stay small whatever tier is asked: the sandbox shapes the nearest one
+to each request by writing the tier's size at the input's exact aspect into its track header
+(tkhd) and padding it with a free box (wan_i2v/sandbox/_mp4.py).
 
     python scripts/make_sandbox_videos.py
 """

@@ -239,6 +239,57 @@ def test_injected_faults_reach_the_client(user_project: pytest.Pytester) -> None
     result.assert_outcomes(passed=3)
 
 
+def test_money_test_as_a_user_writes_it(user_project: pytest.Pytester) -> None:
+    """The README's money test passes as written: a 5xx (or a dropped line) after create is
+    raised as CreateOutcomeUnknownError with exactly one task, read with stats(); the same
+    counters over HTTP; and a pipeline that retries the create itself is caught billing
+    twice."""
+    result = run(
+        user_project,
+        """
+        import httpx
+        import pytest
+        import wan_i2v
+
+        def my_pipeline(client, image):
+            return client.generate(image=image, prompt="p", output="out.mp4")
+
+        def careless_pipeline(client, image):
+            for _ in range(3):  # "retry on any error": the vendor tools' habit
+                try:
+                    return client.create(image=image, prompt="p")
+                except wan_i2v.WanI2VError:
+                    pass
+
+        @pytest.mark.parametrize("status", [503, "drop"])
+        def test_a_5xx_after_create_is_never_paid_twice(wan_client, wan_sandbox, image, status):
+            wan_sandbox.inject(status, operation="create", after_create=True)
+            with pytest.raises(wan_i2v.CreateOutcomeUnknownError):
+                my_pipeline(wan_client, image)
+            assert wan_sandbox.stats()["tasks_created"] == 1
+            over_http = httpx.get(wan_sandbox.url + "/_sandbox/stats").json()
+            assert over_http["tasks_created"] == 1
+
+        def test_the_careless_pipeline_is_caught(wan_client, wan_sandbox, image):
+            wan_sandbox.inject(503, operation="create", after_create=True, count=2)
+            careless_pipeline(wan_client, image)
+            assert wan_sandbox.stats()["tasks_created"] == 3
+
+        @pytest.mark.wan_sandbox(max_running=1, task_seconds=30)
+        def test_knobs_are_marker_fields(wan_client, wan_sandbox, image):
+            wan_client.create(image=image, prompt="p")
+            with pytest.raises(wan_i2v.RateLimitError):
+                wan_sandbox_client = wan_i2v.Client(
+                    base_url=wan_sandbox.url, api_key="k", max_retries=0
+                )
+                with wan_sandbox_client:
+                    wan_sandbox_client.create(image=image, prompt="p")
+            assert wan_sandbox.stats()["requests"]["create"] == {"202": 1, "429": 1}
+        """,
+    )
+    result.assert_outcomes(passed=4)
+
+
 def test_async_client_fixture(user_project: pytest.Pytester) -> None:
     """wan_async_client works from the test's own event loop (here asyncio.run, no asyncio
     plugin), and leaves no unclosed socket behind (warnings are errors in the inner run)."""

@@ -5,19 +5,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import re
 import socket
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from sandbox_processes import Sandbox, command, sandbox_process
 
 from wan_i2v.sandbox._from_spec import MAX_BODY_BYTES
 
@@ -29,59 +26,6 @@ KEY = "process-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 VALID = {"prompt": "Flowers swaying", "image": "https://example.com/flower.jpg"}
 MIB = 1 << 20
-
-
-@dataclass
-class Sandbox:
-    process: subprocess.Popen[bytes]
-    url: str
-    stdout: Path
-    stderr: Path
-
-    @property
-    def host_port(self) -> tuple[str, int]:
-        url = httpx.URL(self.url)
-        assert url.port is not None
-        return url.host, url.port
-
-    def rss(self) -> int:
-        """The server process's resident memory, in bytes (/proc/PID/status VmRSS)."""
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) * 1024  # type: ignore[union-attr]
-
-
-def command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "wan_i2v.cli", "sandbox", *args]
-
-
-@contextmanager
-def sandbox_process(tmp_path: Path, *args: str) -> Iterator[Sandbox]:
-    """Start `wan-i2v sandbox --port 0 ...`, wait for its banner and its socket; stop it."""
-    stdout, stderr = tmp_path / "stdout.log", tmp_path / "stderr.log"
-    with stdout.open("wb") as out, stderr.open("wb") as err:
-        process = subprocess.Popen(command("--port", "0", *args), stdout=out, stderr=err)
-    try:
-        deadline = time.monotonic() + 20
-        while not (found := re.search(r"sandbox on (http://\S+)", stdout.read_text())):
-            assert process.poll() is None, stderr.read_text()
-            assert time.monotonic() < deadline, "no banner"
-            time.sleep(0.05)
-        sandbox = Sandbox(process, found.group(1), stdout, stderr)
-        while True:
-            try:
-                socket.create_connection(sandbox.host_port, timeout=1).close()
-                break
-            except ConnectionRefusedError:
-                assert time.monotonic() < deadline, "not listening"
-                time.sleep(0.05)
-        yield sandbox
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_ipv6_banner_is_a_url_clients_can_use(tmp_path: Path) -> None:

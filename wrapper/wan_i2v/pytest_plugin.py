@@ -5,15 +5,34 @@ Installed with the ``testing`` extra, pytest loads this module by itself (entry 
 
     def test_my_pipeline(wan_client, wan_sandbox):
         my_pipeline(wan_client, "in.png")
-        assert wan_sandbox.state.tasks_created == 1
+        assert wan_sandbox.stats()["tasks_created"] == 1
+
+The test that matters most, since every accepted create is billed: a 5xx after the task was
+created must not make your code create a second one::
+
+    @pytest.mark.wan_client(max_retries=3)
+    def test_a_5xx_after_create_is_never_paid_twice(wan_client, wan_sandbox):
+        wan_sandbox.inject(503, operation="create", after_create=True)
+        with pytest.raises(wan_i2v.CreateOutcomeUnknownError):
+            my_pipeline(wan_client, "in.png")
+        assert wan_sandbox.stats()["tasks_created"] == 1
 
 Fixtures (each test gets its own sandbox, so counters start at zero):
 
-- ``wan_sandbox``: a running sandbox (``url``, ``state``, ``app``); ``state.inject(503)``
-  scripts faults, ``state.tasks_created`` and ``state.requests`` say what reached it.
+- ``wan_sandbox``: a running sandbox (``url``, ``state``, ``app``). ``inject(503, ...)``
+  scripts faults (``status="drop"`` closes the connection unanswered; ``after_create=True``
+  plays it once the task exists), ``stats()`` counts tasks and answers by operation and
+  status, the same as ``GET {url}/_sandbox/stats``: code under test that runs in another
+  process (a CLI, another language) is pointed at ``url`` and checked the same way.
+  ``state.requests`` logs what reached it.
 - ``wan_sandbox_config``: the ``SandboxConfig`` it runs with. Tasks end at once
   (``task_seconds=0``); override the fixture, or mark a test
-  ``@pytest.mark.wan_sandbox(fail_rate=1.0)`` to change fields for that test only.
+  ``@pytest.mark.wan_sandbox(fail_rate=1.0)`` to change fields for that test only (every
+  knob of ``wan-i2v sandbox`` is a field: ``rate_limit=0.5``, ``max_running=2``,
+  ``faults=[{"status": 503, "after_create": True}]``, ...).
+
+A sandbox started elsewhere (``wan-i2v sandbox`` in CI) is driven the same way with
+``wan_i2v.sandbox.SandboxControl(url)`` (``stats()``, ``inject()``, ``clear_faults()``).
 - ``wan_client`` / ``wan_async_client``: a ``wan_i2v.Client`` / ``wan_i2v.AsyncClient``
   pointed at the sandbox with ``wan_api_key``; closed after the test.
 - ``wan_client_options``: extra keyword arguments of both clients (``max_retries``,
@@ -79,6 +98,8 @@ def _sandbox_module() -> Any:
     """``wan_i2v.sandbox``, or a test failure that says which extra to install."""
     try:
         import wan_i2v.sandbox
+
+        wan_i2v.sandbox.serve  # noqa: B018  # its names load on first use: load them now
     except ImportError as exc:
         missing = str(exc)
     else:

@@ -283,53 +283,41 @@ def _describe_image(value: str) -> dict[str, Any] | str:
     return {"format": info.format, "width": info.width, "height": info.height, "bytes": info.size}
 
 
+def sandbox_options(function: F) -> F:
+    """One click option per SandboxConfig knob, derived from its declaration (help, default,
+    type); the bounds are checked by SandboxConfig itself (one rule, one message)."""
+    from ..sandbox._config import knobs  # standard library only: no extra needed
+
+    kinds = {float: click.FLOAT, int: click.INT, str: click.STRING}
+    for info in reversed(knobs()):
+        kind = click.Choice(info.choices) if info.choices else kinds[info.kind]
+        default = None if info.many else info.default
+        function = click.option(
+            info.flag,
+            info.name,
+            type=kind,
+            multiple=info.many,
+            default=default,
+            show_default=default is not None,
+            help=info.help,
+        )(function)
+    return function
+
+
 @cli.command("sandbox")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback only.")
-@click.option("--port", type=int, default=8787, show_default=True)
 @click.option(
-    "--task-seconds", type=float, default=3.0, show_default=True, help="How long each task takes."
+    "--port", type=int, default=8787, show_default=True, help="0 picks a free one (printed)."
 )
-@click.option(
-    "--fail-rate",
-    type=float,
-    default=0.0,
-    show_default=True,
-    help="Share of tasks that fail (code 3001).",
-)
-@click.option(
-    "--error-rate",
-    type=float,
-    default=0.0,
-    show_default=True,
-    help="Share of API calls answered 5xx.",
-)
-@click.option("--rate-limit", type=float, help="Requests per second above which it answers 429.")
-@click.option("--api-key", help="Require this bearer token (default: accept any).")
-@click.option(
-    "--vocabulary",
-    type=click.Choice(["classic", "new"]),
-    default="classic",
-    show_default=True,
-    help="Status words.",
-)
-@click.option("--seed", type=int, help="Seed of the fail and error rates, for repeatable runs.")
-@click.option(
-    "--max-tasks",
-    type=int,
-    default=100_000,
-    show_default=True,
-    help="Tasks kept; the oldest are forgotten beyond it.",
-)
-@click.option(
-    "--task-ttl",
-    type=float,
-    default=86_400.0,
-    show_default=True,
-    help="Seconds a task is kept after its creation.",
-)
+@sandbox_options
 def sandbox_command(**options: Any) -> None:
-    """Run the offline sandbox that plays the API (needs the "sandbox" extra)."""
+    """Run the offline sandbox that plays the API (needs the "sandbox" extra).
+
+    With no key, on loopback: GET /_sandbox/stats counts tasks and answers;
+    POST/GET/DELETE /_sandbox/faults scripts faults (the JSON of --fault).
+    """
     try:
+        from ..sandbox import run  # noqa: F401  # loads the extra, or says which to install
         from ..sandbox._run import command
     except ImportError as error:
         click.echo(str(error), err=True)

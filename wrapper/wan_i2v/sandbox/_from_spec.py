@@ -37,6 +37,11 @@ def _request_properties() -> dict[str, Any]:
     return properties
 
 
+def request_default(name: str) -> str:
+    """The spec's default of a create field (``resolution``: the tier when none is asked)."""
+    return str(_request_properties()[name]["default"])
+
+
 def operation_path(operation_id: str) -> str:
     """The path of the operation with this ``operationId``."""
     for path, item in load_spec()["paths"].items():

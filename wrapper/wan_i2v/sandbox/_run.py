@@ -16,22 +16,51 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 
+from ._connections import protocol_for
+from ._faults import Fault, Operation, Status
 from ._http import create_app
 from ._state import SandboxConfig, SandboxState
 
 LOOPBACK = "127.0.0.1"
 USAGE_ERROR = 2  # the command line's exit code for what the user asked that cannot be done
+MAX_PORT = 65_535
 
 
 @dataclass(frozen=True)
 class RunningSandbox:
+    """A sandbox serving in this process: its URL, app and state, and the control surface's
+    two verbs without HTTP (``stats()`` is what ``GET /_sandbox/stats`` answers)."""
+
     url: str  # e.g. "http://127.0.0.1:40123" or "http://[::1]:40123"
     app: Starlette
     state: SandboxState
+
+    def stats(self) -> dict[str, Any]:
+        """Counters since start (``tasks_created``, ``requests`` by operation and status)."""
+        return self.state.stats()
+
+    def inject(
+        self,
+        status: Status,
+        *,
+        count: int = 1,
+        operation: Operation = "any",
+        after_create: bool = False,
+        retry_after: float | None = None,
+    ) -> Fault:
+        """Script a fault (see ``SandboxState.inject``); the fault as stored."""
+        return self.state.inject(
+            status,
+            count=count,
+            operation=operation,
+            after_create=after_create,
+            retry_after=retry_after,
+        )
 
 
 def _check_host(host: str) -> str:
@@ -56,9 +85,12 @@ def url_for(host: str, port: int) -> str:
 def bind(host: str, port: int) -> socket.socket:
     """A listening-ready socket on loopback ``host:port``; port 0 picks a free one.
 
-    Raises OSError(EADDRINUSE) with a one-line message when the port is taken.
+    Raises OSError(EADDRINUSE) with a one-line message when the port is taken, and
+    ValueError when the host is not loopback or the port not one.
     """
     address = _check_host(host)
+    if not (isinstance(port, int) and not isinstance(port, bool) and 0 <= port <= MAX_PORT):
+        raise ValueError(f"port must be within [0, {MAX_PORT}] (0: any free one), got {port!r}")
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     # As uvicorn does: a restart may reuse a port whose old connections are in TIME_WAIT.
@@ -79,7 +111,8 @@ def bind(host: str, port: int) -> socket.socket:
 
 def _server(app: Starlette, *, log_level: str) -> uvicorn.Server:
     # Host and port are not used: uvicorn is given the bound socket.
-    return uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="off"))
+    protocol = protocol_for(app.state.sandbox.config)
+    return uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="off", http=protocol))
 
 
 @contextmanager
@@ -122,7 +155,9 @@ def run(config: SandboxConfig, *, host: str = LOOPBACK, port: int = 8787) -> Non
         print(  # the command's whole output
             f"wan-i2v sandbox on {url}\n"
             f"  MULEROUTER_BASE_URL={url} MULEROUTER_API_KEY="
-            f"{'<the configured key>' if config.api_key else 'anything'}",
+            f"{'<the configured key>' if config.api_key else 'anything'}\n"
+            f"  control (no key): GET {url}/_sandbox/stats, "
+            f"POST|GET|DELETE {url}/_sandbox/faults",
             flush=True,
         )
         _server(create_app(config), log_level="info").run(sockets=[sock])
@@ -130,35 +165,12 @@ def run(config: SandboxConfig, *, host: str = LOOPBACK, port: int = 8787) -> Non
         sock.close()
 
 
-def command(
-    *,
-    host: str,
-    port: int,
-    task_seconds: float,
-    fail_rate: float,
-    error_rate: float,
-    rate_limit: float | None,
-    api_key: str | None,
-    vocabulary: str,
-    seed: int | None,
-    max_tasks: int,
-    task_ttl: float,
-) -> int:
-    """``wan-i2v sandbox``: run until interrupted; the exit code. A setting that cannot work
-    (a bad value, a port in use) is one line on stderr and exit 2, never a traceback."""
+def command(*, host: str, port: int, **knobs: Any) -> int:
+    """``wan-i2v sandbox``: run until interrupted; the exit code. ``knobs`` are
+    SandboxConfig's fields, as the command line parsed them. A setting that cannot work (a
+    bad value, a port in use) is one line on stderr and exit 2, never a traceback."""
     try:
-        config = SandboxConfig(
-            api_key=api_key,
-            task_seconds=task_seconds,
-            fail_rate=fail_rate,
-            error_rate=error_rate,
-            rate_limit=rate_limit,
-            vocabulary="new" if vocabulary == "new" else "classic",
-            seed=seed,
-            max_tasks=max_tasks,
-            task_ttl=task_ttl,
-        )
-        run(config, host=host, port=port)
+        run(SandboxConfig(**knobs), host=host, port=port)
     except (ValueError, OSError) as exc:
         message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         print(f"error: {message}", file=sys.stderr, flush=True)

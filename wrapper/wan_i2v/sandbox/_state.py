@@ -7,8 +7,8 @@ a sandbox left running under a long CI job does not grow without end; what it co
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import math
 import random
 import threading
 import time
@@ -18,75 +18,47 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ._config import DAY, SandboxConfig, Vocabulary
+from ._faults import Fault, Operation, Status
 from ._from_spec import vocabularies
+from ._mp4 import VideoShape
 
-Operation = Literal["create", "get", "any"]
-Vocabulary = Literal["classic", "new"]
+__all__ = [
+    "DAY",
+    "Fault",
+    "Operation",
+    "SandboxConfig",
+    "SandboxState",
+    "SandboxTask",
+    "Vocabulary",
+    "normal_task_id",
+]
+
 PENDING_SHARE = 0.2  # of task_seconds spent pending before running
-DAY = 86_400.0  # the API's task ids and result URLs are valid for 24 hours
+ERROR_STATUSES = (500, 502, 503)  # what error_rate and after_create_error_rate answer
 
 
-@dataclass
-class SandboxConfig:
-    """How the sandbox behaves.
+class RateBucket:
+    """A token bucket: ``rate`` requests per second on average, ``max(1, rate)`` at once.
 
-    Attributes:
-        api_key: the bearer token to require; None accepts any non-empty one.
-        task_seconds: how long a task takes from creation to its end (0: done at once).
-        fail_rate: share of tasks that end failed, with error code 3001.
-        error_rate: share of API requests answered with a 500, 502 or 503.
-        rate_limit: API requests per second above which the answer is 429; None: no limit.
-        vocabulary: "classic" (pending/processing/completed) or "new" (queued/running/succeeded).
-        seed: seeds the randomness of failures and errors, for reproducible runs.
-        max_tasks: tasks kept; the oldest is forgotten (its id then answers 404) beyond it.
-        task_ttl: seconds a task is kept after its creation (the API keeps them a day).
-        max_logged_requests: entries kept in ``SandboxState.requests`` (the newest).
+    Any positive rate works: at 0.5 a request is allowed every 2 s (a window that counts
+    requests per whole second would allow none). Refused requests take no token.
     """
 
-    api_key: str | None = None
-    task_seconds: float = 3.0
-    fail_rate: float = 0.0
-    error_rate: float = 0.0
-    rate_limit: float | None = None
-    vocabulary: Vocabulary = "classic"
-    seed: int | None = None
-    max_tasks: int = 100_000
-    task_ttl: float = DAY
-    max_logged_requests: int = 100_000
+    def __init__(self, rate: float, now: float) -> None:
+        self.rate = rate
+        self.capacity = max(1.0, rate)
+        self.tokens = self.capacity
+        self.last = now
 
-    def __post_init__(self) -> None:
-        # Written as `not (ok)` so that NaN, which fails every comparison, is refused too.
-        for name in ("fail_rate", "error_rate"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must be within [0, 1], got {getattr(self, name)!r}")
-        if not (self.task_seconds >= 0 and math.isfinite(self.task_seconds)):
-            raise ValueError(f"task_seconds must be >= 0, got {self.task_seconds!r}")
-        if self.rate_limit is not None and not (
-            self.rate_limit > 0 and math.isfinite(self.rate_limit)
-        ):
-            raise ValueError(f"rate_limit must be > 0, got {self.rate_limit!r}")
-        if self.vocabulary not in ("classic", "new"):
-            raise ValueError(f"vocabulary must be 'classic' or 'new', got {self.vocabulary!r}")
-        if self.api_key is not None and not self.api_key.strip():
-            # An empty key could never match (an empty token is refused): say so now.
-            raise ValueError("api_key must be None (accept any token) or a non-empty string")
-        if not self.max_tasks >= 1:
-            raise ValueError(f"max_tasks must be >= 1, got {self.max_tasks!r}")
-        if not self.task_ttl > 0:
-            raise ValueError(f"task_ttl must be > 0 seconds, got {self.task_ttl!r}")
-        if not self.max_logged_requests >= 0:
-            raise ValueError(f"max_logged_requests must be >= 0, got {self.max_logged_requests!r}")
-
-
-@dataclass
-class Fault:
-    """A scripted answer for the next matching requests (see SandboxState.inject)."""
-
-    status: int
-    count: int
-    operation: Operation
-    after_create: bool
-    retry_after: float | None
+    def take(self, now: float) -> float | None:
+        """None when a request may pass (a token is taken), else the seconds until one may."""
+        self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return None
+        return (1.0 - self.tokens) / self.rate
 
 
 @dataclass(slots=True)
@@ -95,7 +67,7 @@ class SandboxTask:
     created: float  # on the sandbox's monotonic clock
     created_at: dt.datetime
     failure: str | None  # why it will fail, or None
-    video: str  # the bundled video's name, chosen from the input's aspect ratio
+    video: VideoShape  # from the input's aspect ratio and the tier asked for
 
 
 def normal_task_id(text: str) -> str | None:
@@ -105,6 +77,9 @@ def normal_task_id(text: str) -> str | None:
         return str(uuid.UUID(text))
     except ValueError:
         return None
+
+
+Answered = Literal["create", "get", "file"]
 
 
 @dataclass
@@ -119,13 +94,20 @@ class SandboxState:
     requests_received: int = 0
     file_requests_with_auth: int = 0
     faults: deque[Fault] = field(default_factory=deque)
-    _recent: deque[float] = field(default_factory=deque)
+    # Answers by operation and status ("202", "503", "dropped"): counters that never drop.
+    answers: dict[str, dict[str, int]] = field(default_factory=dict)
+    _bucket: RateBucket | None = field(init=False, default=None)
+    _ends: deque[float] = field(default_factory=deque)  # when each unfinished task ends
     _order: deque[str] = field(default_factory=deque)  # task ids, oldest first
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.random = random.Random(self.config.seed)  # noqa: S311  # faults, not secrets
         self.requests = deque(maxlen=self.config.max_logged_requests)
+        if self.config.rate_limit is not None:
+            self._bucket = RateBucket(self.config.rate_limit, self.clock())
+        # Copies: the config's faults are used up here, not in the config.
+        self.faults.extend(dataclasses.replace(fault) for fault in self.config.faults)
 
     def record(self, method: str, path: str) -> None:
         """Count a request and log it (the log keeps the newest ``max_logged_requests``)."""
@@ -133,56 +115,95 @@ class SandboxState:
             self.requests_received += 1
             self.requests.append((method, path))
 
+    def answered(self, operation: Answered, status: int | str) -> None:
+        """Count one answer (``status`` a number, or "dropped") in ``stats()``."""
+        with self._lock:
+            by_status = self.answers.setdefault(operation, {})
+            by_status[str(status)] = by_status.get(str(status), 0) + 1
+
+    def stats(self) -> dict[str, Any]:
+        """Counters since start, plain integers that never drop (``GET /_sandbox/stats``):
+        compare a reading before and after what you test."""
+        with self._lock:
+            return {
+                "tasks_created": self.tasks_created,
+                "requests": {
+                    op: dict(sorted(counts.items())) for op, counts in self.answers.items()
+                },
+                "requests_received": self.requests_received,
+                "file_requests_with_auth": self.file_requests_with_auth,
+            }
+
     def inject(
         self,
-        status: int,
+        status: Status,
         *,
         count: int = 1,
         operation: Operation = "any",
         after_create: bool = False,
         retry_after: float | None = None,
-    ) -> None:
-        """Answer the next ``count`` matching API requests with ``status``.
+    ) -> Fault:
+        """Answer the next ``count`` matching API requests with ``status`` (or ``"drop"``:
+        close the connection unanswered); the fault as stored.
 
         With ``after_create=True`` a create still makes (and counts) its task before the
         error is returned: the worst case for a client, "a task exists but you got a 5xx".
-        ``retry_after`` (seconds) is sent rounded up to a whole number.
+        ``retry_after`` (seconds) is sent rounded up to a whole number. Over HTTP:
+        ``POST /_sandbox/faults`` with these keys as JSON.
         """
-        if retry_after is not None and not (retry_after >= 0 and math.isfinite(retry_after)):
-            raise ValueError(f"retry_after must be a number of seconds >= 0, got {retry_after!r}")
+        return self.add_fault(Fault(status, count, operation, after_create, retry_after))
+
+    def add_fault(self, fault: Fault) -> Fault:
         with self._lock:
-            self.faults.append(Fault(status, count, operation, after_create, retry_after))
+            self.faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self.faults.clear()
 
     def take_fault(
         self, operation: Literal["create", "get"], *, after_create: bool = False
     ) -> Fault | None:
-        """The next scripted fault for this operation and moment, used up by one."""
+        """The next fault for this operation and moment, used up by one: a scripted one
+        first, else one of the configured rates (``error_rate`` before anything is done,
+        ``after_create_error_rate`` once a create has made its task)."""
         with self._lock:
             for fault in self.faults:
                 if fault.operation in (operation, "any") and fault.after_create == after_create:
                     fault.count -= 1
                     if fault.count <= 0:
                         self.faults.remove(fault)
-                    return fault
+                    return dataclasses.replace(fault, count=1)
+            rate = self.config.after_create_error_rate if after_create else self.config.error_rate
+            if rate and self.random.random() < rate:
+                status = self.random.choice(ERROR_STATUSES)
+                return Fault(status, operation=operation, after_create=after_create)
         return None
 
-    def over_rate_limit(self) -> bool:
-        """Record an API request; True when the last second held more than the limit."""
-        if self.config.rate_limit is None:
-            return False
+    def rate_limited(self) -> float | None:
+        """Take a token for an API request: None when it may pass, else the seconds until
+        one may (its ``Retry-After``)."""
+        if self._bucket is None:
+            return None
+        with self._lock:
+            return self._bucket.take(self.clock())
+
+    def running_limited(self) -> float | None:
+        """None when one more task may run (``max_running``), else the seconds until the
+        earliest running task ends."""
+        limit = self.config.max_running
+        if limit is None:
+            return None
         now = self.clock()
         with self._lock:
-            while self._recent and now - self._recent[0] >= 1.0:
-                self._recent.popleft()
-            self._recent.append(now)
-            return len(self._recent) > self.config.rate_limit
+            while self._ends and self._ends[0] <= now:
+                self._ends.popleft()
+            if len(self._ends) < limit:
+                return None
+            return self._ends[0] - now
 
-    def random_error(self) -> int | None:
-        if self.config.error_rate and self.random.random() < self.config.error_rate:
-            return self.random.choice((500, 502, 503))
-        return None
-
-    def create_task(self, video: str, *, failure: str | None = None) -> SandboxTask:
+    def create_task(self, video: VideoShape, *, failure: str | None = None) -> SandboxTask:
         """Make a task; it fails with ``failure`` if given, else at the configured rate.
 
         The oldest tasks are forgotten first: past ``task_ttl`` or beyond ``max_tasks``.
@@ -202,6 +223,8 @@ class SandboxState:
             self.tasks[task.id] = task
             self._order.append(task.id)
             self.tasks_created += 1
+            if self.config.max_running is not None and self.config.task_seconds > 0:
+                self._ends.append(now + self.config.task_seconds)  # all take as long: sorted
             return task
 
     def task(self, task_id: str) -> SandboxTask | None:
