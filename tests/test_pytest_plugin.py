@@ -60,7 +60,7 @@ def test_user_test_with_the_client_fixture_passes(user_project: pytest.Pytester)
             out = wan_client.generate(image=image, prompt="waves", output=tmp_path / "v.mp4")
             assert out.read_bytes()[4:8] == b"ftyp"
             assert wan_sandbox.state.tasks_created == 1
-            assert ("POST", "/vendors/alibaba/v1/wan2.2-i2v-plus/generation") in (
+            assert ("POST", wan_i2v._spec_facts.CREATE_PATH) in (
                 wan_sandbox.state.requests
             )
         """,

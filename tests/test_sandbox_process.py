@@ -16,12 +16,13 @@ import httpx
 import pytest
 from sandbox_processes import Sandbox, command, sandbox_process
 
+from wan_i2v._spec_facts import CREATE_PATH
 from wan_i2v.sandbox._from_spec import MAX_BODY_BYTES
 
 # Real time, real processes or builds: run once, on the interpreter nox runs on.
 pytestmark = pytest.mark.slow
 
-API = "/vendors/alibaba/v1/wan2.2-i2v-plus/generation"
+API = CREATE_PATH  # the spec's (generated facts)
 KEY = "process-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 VALID = {"prompt": "Flowers swaying", "image": "https://example.com/flower.jpg"}

@@ -17,9 +17,10 @@ import pytest
 from PIL import Image
 
 from wan_i2v._spec import load_spec
+from wan_i2v._spec_facts import CREATE_PATH
 from wan_i2v.sandbox import RunningSandbox, SandboxConfig, _from_spec, serve
 
-API = "/vendors/alibaba/v1/wan2.2-i2v-plus/generation"
+API = CREATE_PATH  # the spec's (generated facts)
 KEY = "test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 AUTH_LINE = f"Authorization: Bearer {KEY}\r\n"

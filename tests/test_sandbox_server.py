@@ -14,9 +14,10 @@ import jsonschema
 import pytest
 
 from wan_i2v._spec import load_spec
+from wan_i2v._spec_facts import CREATE_PATH
 from wan_i2v.sandbox import SandboxConfig, SandboxState, create_app, serve
 
-API = "/vendors/alibaba/v1/wan2.2-i2v-plus/generation"
+API = CREATE_PATH  # the spec's (generated facts)
 AUTH = {"Authorization": "Bearer test-key"}
 VALID = {"prompt": "Flowers swaying", "image": "https://example.com/flower.jpg"}
 

@@ -10,11 +10,13 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .._spec import load_spec
+from .._spec import load_spec, operation
+from .._spec_facts import CREATE_OPERATION, GET_OPERATION, Phase
 
-CREATE_OPERATION = "create_generation_task"
-GET_OPERATION = "get_generation_task"
-PHASES = ("pending", "running", "succeeded", "failed")
+__all__ = ["CREATE_OPERATION", "GET_OPERATION", "PHASES", "operation_path"]
+
+# The phases a task moves through (the spec's x-known-values keys; "unknown" is the client's).
+PHASES = tuple(phase.value for phase in Phase if phase is not Phase.UNKNOWN)
 # Room beside the images for the prompts, the data URI heads, the JSON punctuation and
 # unknown fields (the request schema allows them).
 BODY_SLACK_BYTES = 1 << 20
@@ -43,12 +45,9 @@ def request_default(name: str) -> str:
 
 
 def operation_path(operation_id: str) -> str:
-    """The path of the operation with this ``operationId``."""
-    for path, item in load_spec()["paths"].items():
-        for operation in item.values():
-            if isinstance(operation, dict) and operation.get("operationId") == operation_id:
-                return str(path)
-    raise LookupError(f"the spec has no operation {operation_id!r}")
+    """The path of the operation with this ``operationId`` in the spec the sandbox serves."""
+    path, _, _ = operation(load_spec(), operation_id)
+    return path
 
 
 @functools.cache
