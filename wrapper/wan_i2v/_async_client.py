@@ -5,10 +5,11 @@ checks the two have the same methods and signatures)."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
 import httpx
 
@@ -37,11 +38,17 @@ from ._download import (
 from ._errors import ConfigurationError
 from ._http import async_clients
 from ._output import OutputPlan, plan_output
+from ._pacing import AsyncCreateGate
 from ._polling import StatusCallback, Waiter
 from ._request import CreateFields, build_create_request
 from ._retry import CALL_ERRORS, CREATE, GET, VIDEO, Policy
 from ._task import Task
 from ._translate import CHUNK, BodyReader, create_request, get_request, task_or_error
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from .batch import BatchRow, Journal, Manifest, RowResult
 
 T = TypeVar("T")
 
@@ -83,6 +90,8 @@ class AsyncClient(BaseClient):
             del api_key
             raise exc.with_traceback(None)  # noqa: B904  # the same error, not a new one
         self._api, self._video = async_clients(self._settings.http, http_client)
+        self._gate = AsyncCreateGate()  # one create cool-down for every create of this client
+        self._sends_through = http_client is not None
 
     async def create(self, **fields: Unpack[CreateFields]) -> Task:
         """Check every field, then create a task (one billed task per successful call).
@@ -169,7 +178,9 @@ class AsyncClient(BaseClient):
         """
         body, plan = await asyncio.to_thread(self._plan_generation, fields, output, overwrite)
         if before_create is not None:
-            before_create(body.to_dict())
+            journaled = before_create(body.to_dict())
+            if inspect.isawaitable(journaled):  # a coroutine function (AsyncClient only)
+                await journaled
         task = await self._post(body)
         with after_paying(task.id):
             if on_created is not None:
@@ -178,6 +189,46 @@ class AsyncClient(BaseClient):
                 task, timeout=timeout, poll_interval=poll_interval, on_status=on_status
             )
             return await self._fetch(video_source(done), plan, Deadline(DEFAULT_DOWNLOAD_TIMEOUT))
+
+    def generate_many(
+        self,
+        rows: Manifest | Iterable[BatchRow | Mapping[str, Any]],
+        out_dir: PathArg,
+        *,
+        concurrency: int = 2,  # the upstream limit of concurrent Wan i2v tasks per account
+        journal: Journal | PathArg | None = None,
+        max_new_tasks: int | None = None,
+        retry_unknown: bool = False,
+        retry_failed: bool = False,
+        skip_invalid: bool = False,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        poll_interval: float | None = None,
+        on_start: Callable[[str], object] | None = None,
+    ) -> AsyncIterator[RowResult]:
+        """Make one video per row, ``concurrency`` rows at a time, yielding each row's
+        ``RowResult`` as it finishes; crash-safe and resumable (``wan_i2v.batch``).
+
+        Every row is checked before the first task is created. Each paid step is journaled
+        first (``journal``: a path or a ``Journal``; default ``out_dir/.wan-i2v-journal.sqlite``),
+        so a rerun after any interruption resumes: done rows are skipped, rows with a task id
+        are waited for and downloaded, rows whose create had an unknown outcome are reported
+        and paid again only with ``retry_unknown``; failed rows only with ``retry_failed``.
+        ``max_new_tasks`` caps the tasks this run creates.
+        """
+        from .batch._engine import BatchOptions, run_batch
+
+        options = BatchOptions(
+            concurrency=concurrency,
+            journal=journal,
+            max_new_tasks=max_new_tasks,
+            retry_unknown=retry_unknown,
+            retry_failed=retry_failed,
+            skip_invalid=skip_invalid,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_start=on_start,
+        )
+        return run_batch(self, rows, out_dir, options)
 
     # --- I/O -----------------------------------------------------------------------------
 
@@ -189,9 +240,13 @@ class AsyncClient(BaseClient):
 
     async def _post(self, body: CreateGenerationTaskRequest) -> Task:
         request = create_request(body)
-        return await self._call(
-            CREATE, Deadline(None), lambda deadline: self._send(request, deadline)
-        )
+
+        async def once(deadline: Deadline) -> Task:
+            await self._gate.wait()  # a 429 on any create of this client pauses them all
+            with self._gate.watch():
+                return await self._send(request, deadline)
+
+        return await self._call(CREATE, Deadline(None), once)
 
     async def _send(self, kwargs: dict[str, Any], deadline: Deadline) -> Task:
         """One API request, its body read up to the cap, within the deadline."""

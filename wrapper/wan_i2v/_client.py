@@ -4,11 +4,12 @@ Its twin is _async_client.py: keep the two in step (tests/test_parity.py checks 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
 import httpx
 
@@ -36,11 +37,17 @@ from ._download import (
 from ._errors import ConfigurationError
 from ._http import sync_clients
 from ._output import OutputPlan, plan_output
+from ._pacing import CreateGate
 from ._polling import StatusCallback, Waiter
 from ._request import CreateFields, build_create_request
 from ._retry import CALL_ERRORS, CREATE, GET, VIDEO, Policy
 from ._task import Task
 from ._translate import CHUNK, BodyReader, create_request, get_request, task_or_error
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+
+    from .batch import BatchRow, Journal, Manifest, RowResult
 
 T = TypeVar("T")
 
@@ -82,6 +89,8 @@ class Client(BaseClient):
             del api_key
             raise exc.with_traceback(None)  # noqa: B904  # the same error, not a new one
         self._api, self._video = sync_clients(self._settings.http, http_client)
+        self._gate = CreateGate()  # one create cool-down for every create of this client
+        self._sends_through = http_client is not None
 
     def create(self, **fields: Unpack[CreateFields]) -> Task:
         """Check every field, then create a task (one billed task per successful call).
@@ -168,7 +177,9 @@ class Client(BaseClient):
         """
         body, plan = self._plan_generation(fields, output, overwrite)
         if before_create is not None:
-            before_create(body.to_dict())
+            journaled = before_create(body.to_dict())
+            if inspect.isawaitable(journaled):  # a coroutine function (AsyncClient only)
+                raise TypeError("before_create must not be a coroutine function on Client")
         task = self._post(body)
         with after_paying(task.id):
             if on_created is not None:
@@ -178,11 +189,57 @@ class Client(BaseClient):
             )
             return self._fetch(video_source(done), plan, Deadline(DEFAULT_DOWNLOAD_TIMEOUT))
 
+    def generate_many(
+        self,
+        rows: Manifest | Iterable[BatchRow | Mapping[str, Any]],
+        out_dir: PathArg,
+        *,
+        concurrency: int = 2,  # the upstream limit of concurrent Wan i2v tasks per account
+        journal: Journal | PathArg | None = None,
+        max_new_tasks: int | None = None,
+        retry_unknown: bool = False,
+        retry_failed: bool = False,
+        skip_invalid: bool = False,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        poll_interval: float | None = None,
+        on_start: Callable[[str], object] | None = None,
+    ) -> Iterator[RowResult]:
+        """Make one video per row, ``concurrency`` rows at a time, yielding each row's
+        ``RowResult`` as it finishes; crash-safe and resumable (``wan_i2v.batch``).
+
+        Every row is checked before the first task is created. Each paid step is journaled
+        first (``journal``: a path or a ``Journal``; default ``out_dir/.wan-i2v-journal.sqlite``),
+        so a rerun after any interruption resumes: done rows are skipped, rows with a task id
+        are waited for and downloaded, rows whose create had an unknown outcome are reported
+        and paid again only with ``retry_unknown``; failed rows only with ``retry_failed``.
+        ``max_new_tasks`` caps the tasks this run creates.
+        """
+        from .batch._engine import BatchOptions, run_batch_sync
+
+        options = BatchOptions(
+            concurrency=concurrency,
+            journal=journal,
+            max_new_tasks=max_new_tasks,
+            retry_unknown=retry_unknown,
+            retry_failed=retry_failed,
+            skip_invalid=skip_invalid,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_start=on_start,
+        )
+        return run_batch_sync(self, rows, out_dir, options)
+
     # --- I/O -----------------------------------------------------------------------------
 
     def _post(self, body: CreateGenerationTaskRequest) -> Task:
         request = create_request(body)
-        return self._call(CREATE, Deadline(None), lambda deadline: self._send(request, deadline))
+
+        def once(deadline: Deadline) -> Task:
+            self._gate.wait()  # a 429 on any create of this client pauses them all
+            with self._gate.watch():
+                return self._send(request, deadline)
+
+        return self._call(CREATE, Deadline(None), once)
 
     def _send(self, kwargs: dict[str, Any], deadline: Deadline) -> Task:
         """One API request, its body read up to the cap, within the deadline."""
