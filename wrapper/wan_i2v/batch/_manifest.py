@@ -128,16 +128,19 @@ def check_rows(
     folder = Path(base)
     rows: list[BatchRow] = []
     problems: list[RowProblem] = []
-    keys: dict[str, int | None] = {}
+    keys: dict[str, int] = {}
     outputs: dict[str, str] = {}
     for number, (line, item) in enumerate(raw, start=1):
         if isinstance(item, RowProblem):
             problems.append(item)
             continue
-        row, found = _check_row(item, line if line is not None else number, folder)
+        line = line if line is not None else number
+        row, found = _check_row(item, line, folder)
+        key = _key(item, line)
+        if key in keys:
+            found.append(RowProblem(line, key, "key", f"duplicate key (first on line {keys[key]})"))
+        keys.setdefault(key, line)
         if row is not None:
-            if row.key in keys:
-                found.append(_problem(row, "key", f"duplicate key (first on line {keys[row.key]})"))
             # Folded: on a case-insensitive file system "A.mp4" and "a.mp4" are one file.
             name = os.path.normcase(row.output).casefold()
             if name in outputs:
@@ -145,11 +148,10 @@ def check_rows(
                     _problem(
                         row,
                         "output",
-                        f"{row.output!r} is also the output of key "
-                        f"{outputs[name]!r}: each row needs its own file",
+                        f"{row.output!r} is also the output of key {outputs[name]!r}: each "
+                        "row needs its own file",
                     )
                 )
-            keys.setdefault(row.key, row.line)
             outputs.setdefault(name, row.key)
         if found:
             problems.extend(found)
@@ -160,6 +162,11 @@ def check_rows(
     return Manifest(rows=rows, problems=problems, source=source)
 
 
+def _key(item: Mapping[str, Any], line: int) -> str:
+    value = item.get("key")
+    return str(line) if value is None or value == "" else str(value)
+
+
 def _problem(row: BatchRow, field: str, problem: str) -> RowProblem:
     return RowProblem(row.line, row.key, field, problem)
 
@@ -167,8 +174,7 @@ def _problem(row: BatchRow, field: str, problem: str) -> RowProblem:
 def _check_row(
     item: Mapping[str, Any], line: int, folder: Path
 ) -> tuple[BatchRow | None, list[RowProblem]]:
-    key_value = item.get("key")
-    key = str(line) if key_value is None or key_value == "" else str(key_value)
+    key = _key(item, line)
     found: list[RowProblem] = []
 
     def bad(field: str, problem: str) -> None:
@@ -176,6 +182,9 @@ def _check_row(
 
     if not key.strip():
         bad("key", "must not be blank")
+    for name, value in item.items():
+        if isinstance(value, Unconverted):
+            bad(name, value.problem)
     unknown = sorted(set(item) - set(FIELDS) - set(ROW_COLUMNS))
     for name in unknown:
         bad(name, f"unknown column (known: {', '.join([*ROW_COLUMNS, *FIELDS])})")
@@ -272,7 +281,6 @@ def _csv_rows(text: str) -> Iterator[tuple[int | None, Mapping[str, Any] | RowPr
             )
             continue
         item: dict[str, Any] = {}
-        problem = None
         for name, cell in zip(names, record, strict=True):
             if cell == "":
                 continue  # an empty cell: the field is not given
@@ -280,9 +288,15 @@ def _csv_rows(text: str) -> Iterator[tuple[int | None, Mapping[str, Any] | RowPr
             try:
                 item[name] = _from_text(info, cell) if info is not None else cell
             except ValueError as exc:
-                problem = RowProblem(line, None, name, str(exc))
-                break
-        yield line, (problem if problem is not None else item)
+                item[name] = Unconverted(str(exc))
+        yield line, item
+
+
+@dataclass(frozen=True, slots=True)
+class Unconverted:
+    """A CSV cell that its field's type cannot read: reported with the row's key."""
+
+    problem: str
 
 
 def _from_text(info: FieldInfo, text: str) -> Any:
