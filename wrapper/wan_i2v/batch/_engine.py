@@ -432,7 +432,7 @@ class BatchEngine:
         except WanI2VError as exc:
             if task_id is not None:
                 return self._after_task_error(row, task_id, exc)
-            if not sent or isinstance(exc, APIConnectionError | RateLimitError | FATAL):
+            if not sent or isinstance(exc, (APIConnectionError, RateLimitError, *FATAL)):
                 # Stopped before the POST, or it never left this machine (no connection), or
                 # the API did nothing (429, a refused key): the row is as it was.
                 self.new_tasks -= 1
