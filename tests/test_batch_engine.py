@@ -226,3 +226,25 @@ def test_cooldown_is_one_per_client_and_capped() -> None:
         assert two._gate.cooldown.remaining() == 0
         one.close()
         two.close()
+
+
+def test_creating_is_committed_before_the_post_arrives(folder: Path) -> None:
+    """When each create reaches the server, its row already reads "creating" in the journal
+    file (from another connection: what a process started after a crash would see)."""
+    import sqlite3
+
+    with serve(SandboxConfig(task_seconds=0)) as sandbox:
+        seen: list[set[str]] = []
+        record = sandbox.state.record
+        journal = folder / "out" / ".wan-i2v-journal.sqlite"
+
+        def check(method: str, path: str) -> None:
+            if method == "POST" and path == CREATE:
+                with sqlite3.connect(journal) as db:
+                    rows = db.execute("SELECT key FROM ledger_batch WHERE state = 'creating'")
+                    seen.append({key for (key,) in rows})
+            record(method, path)
+
+        sandbox.state.record = check  # type: ignore[method-assign]
+        assert all(r.ok for r in run(sandbox, folder, 3, concurrency=1))
+    assert seen == [{"r0"}, {"r1"}, {"r2"}]
