@@ -39,6 +39,8 @@ SUBS = [
     ("aiter_bytes", "iter_bytes"),
     ("async_clients", "sync_clients"),
     ("_async_io", "_sync_io"),
+    ("AsyncCreateGate", "CreateGate"),
+    ("run_batch", "run_batch_sync"),
     ("Asynchronous", "Synchronous"),
     ("asynchronous", "synchronous"),
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
 import httpx
 
@@ -37,12 +37,18 @@ from ._download import (
 from ._errors import ConfigurationError
 from ._http import sync_clients
 from ._output import OutputPlan, plan_output
+from ._pacing import CreateGate
 from ._polling import StatusCallback, Waiter
 from ._request import CreateFields, build_create_request
 from ._retry import CALL_ERRORS, CREATE, GET, VIDEO, Policy
 from ._sync_io import Semaphore, call_hook, run_blocking, sleep
 from ._task import Task
 from ._translate import CHUNK, BodyReader, create_request, get_request, task_or_error
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from .batch import BatchRow, Journal, Manifest, RowResult
 
 T = TypeVar("T")
 
@@ -90,6 +96,8 @@ class Client(BaseClient):
             raise exc.with_traceback(None)  # noqa: B904  # the same error, not a new one
         self._api, self._video = sync_clients(self._settings.http, http_client)
         self._creates = Semaphore(self._max_concurrent_creates)
+        self._gate = CreateGate()  # one create cool-down for every create of this client
+        self._sends_through = http_client is not None
 
     def create(self, **fields: Unpack[CreateFields]) -> Task:
         """Check every field, then create a task (one billed task per successful call).
@@ -187,6 +195,47 @@ class Client(BaseClient):
             )
             return self._fetch(video_source(done), plan, Deadline(DEFAULT_DOWNLOAD_TIMEOUT))
 
+    def generate_many(
+        self,
+        rows: Manifest | Iterable[BatchRow | Mapping[str, Any]],
+        out_dir: PathArg,
+        *,
+        concurrency: int = 2,  # the upstream limit of concurrent Wan i2v tasks per account
+        journal: Journal | PathArg | None = None,
+        max_new_tasks: int | None = None,
+        retry_unknown: bool = False,
+        retry_failed: bool = False,
+        skip_invalid: bool = False,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        poll_interval: float | None = None,
+        on_start: Callable[[str], object] | None = None,
+    ) -> Iterator[RowResult]:
+        """Make one video per row, ``concurrency`` rows at a time, yielding each row's
+        ``RowResult`` as it finishes; crash-safe and resumable (``wan_i2v.batch``).
+
+        Every row is checked before the first task is created. Each paid step is journaled
+        first (``journal``: a path or a ``Journal``; default ``out_dir/.wan-i2v-journal.sqlite``),
+        so a rerun after any interruption resumes: done rows are skipped, rows with a task id
+        are waited for and downloaded, rows whose create had an unknown outcome are reported
+        and paid again only with ``retry_unknown``; failed rows only with ``retry_failed``.
+        ``max_new_tasks`` caps the tasks this run creates. The engine is async on both clients
+        (``run_batch_sync``, the sync face, runs it in an event loop of its own).
+        """
+        from .batch._engine import BatchOptions, run_batch_sync
+
+        options = BatchOptions(
+            concurrency=concurrency,
+            journal=journal,
+            max_new_tasks=max_new_tasks,
+            retry_unknown=retry_unknown,
+            retry_failed=retry_failed,
+            skip_invalid=skip_invalid,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_start=on_start,
+        )
+        return run_batch_sync(self, rows, out_dir, options)
+
     # --- I/O -----------------------------------------------------------------------------
 
     def _build(self, fields: CreateFields) -> CreateGenerationTaskRequest:
@@ -198,10 +247,14 @@ class Client(BaseClient):
     def _post(self, body: CreateGenerationTaskRequest) -> Task:
         request = create_request(body)
         # Waiting for a turn sends nothing, and the request's time starts once it has one.
+
+        def once(deadline: Deadline) -> Task:
+            self._gate.wait()  # a 429 on any create of this client pauses them all
+            with self._gate.watch():
+                return self._send(request, deadline)
+
         with self._creates:
-            return self._call(
-                CREATE, Deadline(None), lambda deadline: self._send(request, deadline)
-            )
+            return self._call(CREATE, Deadline(None), once)
 
     def _send(self, kwargs: dict[str, Any], deadline: Deadline) -> Task:
         """One API request, its body read up to the cap, within the deadline."""

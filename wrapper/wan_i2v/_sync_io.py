@@ -6,6 +6,7 @@ these where the async source imports _async_io.
 
 from __future__ import annotations
 
+import inspect
 import threading
 import time
 from collections.abc import Callable
@@ -27,5 +28,12 @@ def run_blocking(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) ->
 
 
 def call_hook(hook: Callable[..., object], *args: object) -> None:
-    """A user's callback."""
-    hook(*args)
+    """A user's callback. A coroutine function cannot be awaited here: refused (before the
+    POST), since a journal hook that silently never runs is how a task gets paid twice."""
+    result = hook(*args)
+    if inspect.isawaitable(result):
+        if inspect.iscoroutine(result):
+            result.close()  # never awaited: no "was never awaited" warning
+        raise TypeError(
+            "a coroutine function was given as a callback of the sync Client: use AsyncClient"
+        )

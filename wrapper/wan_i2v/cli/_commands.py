@@ -25,6 +25,7 @@ from .._errors import ConfigurationError
 from .._images import inspect_image
 from .._logging import describe_body
 from .._request import FIELDS, IMAGE_FIELDS, FieldInfo, build_create_request
+from ._batch import batch_command
 from ._contract import contract_command
 from ._display import Progress, Run, Where, say, task_dict
 from ._exit import EXIT_USAGE
@@ -326,3 +327,4 @@ def sandbox_command(**options: Any) -> None:
 
 
 cli.add_command(contract_command)
+cli.add_command(batch_command)
