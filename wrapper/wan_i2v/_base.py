@@ -21,8 +21,9 @@ from ._http import display_url
 from ._images import ImageInput
 from ._output import OutputPlan, plan_output
 from ._request import IMAGE_FIELDS, build_create_request
+from ._retry import Policy
 from ._task import Task
-from ._translate import describe
+from ._translate import describe, scrubbed
 
 CreatedCallback = Callable[[Task], object]
 BeforeCreateCallback = Callable[[Mapping[str, Any]], object]
@@ -70,6 +71,10 @@ class BaseClient:
     @property
     def max_retries(self) -> int:
         return self._settings.max_retries
+
+    def _translated(self, policy: Policy, exc: Exception, url: str | None = None) -> WanI2VError:
+        """Ours for a failure of one request, without the key (whatever the server echoed)."""
+        return scrubbed(policy.translate(exc, url or self._shown_url), self._settings.auth.scrubber)
 
     def _plan_generation(
         self, fields: Mapping[str, Any], output: PathArg | None, overwrite: bool

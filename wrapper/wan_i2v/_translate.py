@@ -7,7 +7,10 @@ cap. Here:
 
 - ``BodyReader``: the body of an API answer, decoded and capped at ``BODY_CAP`` bytes (a
   300 MB error page or a gzip bomb costs at most that much);
-- ``task_or_error``: a ``Task`` from a success, our typed ``APIStatusError`` from an error;
+- ``task_or_error``: a ``Task`` from a success, our typed ``APIStatusError`` from an error,
+  both made from the body with the key removed (a server may echo the Authorization header);
+- ``scrubbed``: an error on its way out, with the key removed from its text and its chain's
+  (a protocol error quotes the header line it choked on);
 - ``UnreadableAnswer``: a success whose body is not a task (the policies decide what that
   means: ``CreateOutcomeUnknownError`` on create, ``APIResponseValidationError`` elsewhere).
 """
@@ -24,7 +27,8 @@ from wan_i2v._generated.api.generation import create_generation_task, get_genera
 from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
 from wan_i2v._generated.models.task_response import TaskResponse
 
-from ._errors import make_status_error
+from ._errors import WanI2VError, make_status_error
+from ._scrub import NO_SECRET, Scrubber
 from ._task import Task
 
 BODY_CAP = 1 << 20  # bytes of decoded body kept from any API answer
@@ -102,8 +106,12 @@ class BodyReader:
         return b"".join(self._parts)
 
 
-def task_or_error(response: httpx.Response, body: bytes) -> Task:
+def task_or_error(response: httpx.Response, body: bytes, scrub: Scrubber = NO_SECRET) -> Task:
     """Our ``Task`` from an API answer whose body (capped) has been read.
+
+    ``scrub`` (the client's key's ``ApiKeyAuth.scrubber``) removes the key from the body before
+    anything is made of it: a task's status word, error title and detail, video links and the
+    errors below never hold it.
 
     Raises:
         APIStatusError: the matching subclass, for an error status.
@@ -111,16 +119,35 @@ def task_or_error(response: httpx.Response, body: bytes) -> Task:
     """
     status = response.status_code
     if status >= 400:
-        raise make_status_error(response, body)
+        raise make_status_error(response, body, scrub)
     if not 200 <= status < 300:
         raise UnreadableAnswer(f"unexpected status {status}", status_code=status)
+    body = scrub.bytes(body)
+    trace = response.headers.get("traceparent")
     try:
-        data = _tolerant(json.loads(body))
+        data = _tolerant(scrub.value(json.loads(body)))
         # Any 2xx with a task envelope is a task (202 documented; 200/201 on create, D8).
         parsed = TaskResponse.from_dict(data)
-        return Task.from_generated(parsed, request_id=response.headers.get("traceparent"))
+        return Task.from_generated(parsed, request_id=None if trace is None else scrub(trace))
     except PARSE_ERRORS as exc:
-        raise UnreadableAnswer(describe(exc), status_code=status) from exc
+        raise UnreadableAnswer(scrub(describe(exc)), status_code=status) from exc
+
+
+def scrubbed(error: WanI2VError, scrub: Scrubber) -> WanI2VError:
+    """``error`` (changed in place) with the key removed from its message, its text attributes
+    and the messages of the exceptions it was raised from: an httpx protocol error quotes the
+    raw header line it refused, which may be an echo of ours."""
+    link: BaseException | None = error
+    seen: set[int] = set()
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        link.args = tuple(scrub.redact(a) if isinstance(a, str) else a for a in link.args)
+        if isinstance(link, WanI2VError):
+            for name, value in vars(link).items():
+                if isinstance(value, str):
+                    setattr(link, name, scrub.redact(value))
+        link = link.__cause__ or link.__context__
+    return error
 
 
 def _tolerant(data: Any) -> Any:

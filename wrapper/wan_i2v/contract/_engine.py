@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import jsonschema
 
+from .._scrub import Scrubber
 from .._spec import load_spec
 from ._plan import ABSENT, Probe, RuleCheck, assert_unbillable, plan
 from ._reading import Answer, error_problems, named_fields
@@ -28,7 +29,6 @@ MAX_RETRY_AFTER = 30.0  # seconds: a server asking for longer fails the check, n
 MAX_WAITS = 5  # 429s waited out per request before the check fails
 DEFAULT_RETRY_AFTER = 1.0  # a 429 without Retry-After
 TIMEOUT = 30.0
-MIN_REDACTED = 8  # characters: keys at least this long are masked in answers
 INVALID_INPUT = (400, 422)  # the statuses that can mean "invalid parameters", if documented
 
 
@@ -49,6 +49,10 @@ class _Api:
     api_key: str
     sleep: Callable[[float], None]
     report: ContractReport
+    scrub: Scrubber = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.scrub = Scrubber(self.api_key)
 
     def send(self, method: str, path: str, *, body: Any = None, keyed: bool = True) -> Answer:
         headers = {"Authorization": f"Bearer {self.api_key}"} if keyed else {}
@@ -78,12 +82,13 @@ class _Api:
             self.sleep(delay)
 
     def _redacted(self, answer: Answer) -> Answer:
-        # A server that echoes the key must not make the report leak it. (A key shorter than
-        # a real one, as tests use, would only mangle ordinary words.)
-        if len(self.api_key) >= MIN_REDACTED and self.api_key in answer.text:
-            text = answer.text.replace(self.api_key, "***")
-            return Answer(answer.status, answer.content_type, None, text, False)
-        return answer
+        # A server that echoes the key must not make the report leak it: the client's own
+        # scrubber, so the same forms are masked here as in its errors (_scrub.py).
+        text = self.scrub.redact(answer.text)
+        if text == answer.text:
+            return answer
+        body = self.scrub.value(answer.body)
+        return Answer(answer.status, answer.content_type, body, text, answer.is_json)
 
 
 def _retry_after(value: str | None) -> float:
