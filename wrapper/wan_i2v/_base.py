@@ -74,7 +74,8 @@ class BaseClient:
 
     def _translated(self, policy: Policy, exc: Exception, url: str | None = None) -> WanI2VError:
         """Ours for a failure of one request, without the key (whatever the server echoed)."""
-        return scrubbed(policy.translate(exc, url or self._shown_url), self._settings.auth.scrubber)
+        error = policy.translate(exc, url or self._shown_url)
+        return scrubbed(error, self._settings.auth.scrubber, exc)
 
     def _plan_generation(
         self, fields: Mapping[str, Any], output: PathArg | None, overwrite: bool

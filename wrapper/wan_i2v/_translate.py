@@ -133,20 +133,23 @@ def task_or_error(response: httpx.Response, body: bytes, scrub: Scrubber = NO_SE
         raise UnreadableAnswer(scrub(describe(exc)), status_code=status) from exc
 
 
-def scrubbed(error: WanI2VError, scrub: Scrubber) -> WanI2VError:
-    """``error`` (changed in place) with the key removed from its message, its text attributes
-    and the messages of the exceptions it was raised from: an httpx protocol error quotes the
-    raw header line it refused, which may be an echo of ours."""
-    link: BaseException | None = error
+def scrubbed(
+    error: WanI2VError, scrub: Scrubber, source: BaseException | None = None
+) -> WanI2VError:
+    """``error`` (changed in place) with the key removed from its message and text attributes,
+    and from the messages of ``source`` (what it is about to be raised from) and their chains:
+    an httpx protocol error quotes the raw header line it refused, which may echo ours."""
     seen: set[int] = set()
-    while link is not None and id(link) not in seen:
-        seen.add(id(link))
-        link.args = tuple(scrub.redact(a) if isinstance(a, str) else a for a in link.args)
-        if isinstance(link, WanI2VError):
-            for name, value in vars(link).items():
-                if isinstance(value, str):
-                    setattr(link, name, scrub.redact(value))
-        link = link.__cause__ or link.__context__
+    for start in (error, source):
+        link: BaseException | None = start
+        while link is not None and id(link) not in seen:
+            seen.add(id(link))
+            link.args = tuple(scrub.redact(a) if isinstance(a, str) else a for a in link.args)
+            if isinstance(link, WanI2VError):
+                for name, value in vars(link).items():
+                    if isinstance(value, str):
+                        setattr(link, name, scrub.redact(value))
+            link = link.__cause__ or link.__context__
     return error
 
 
