@@ -150,13 +150,14 @@ def test_every_error_pickles_with_its_message_and_context(error: _errors.WanI2VE
     error.add_note("a note")
     data = pickle.dumps(error)
     assert not key_in(data)
-    back: Any = pickle.loads(data)
+    back = pickle.loads(data)
     assert type(back) is type(error)
     assert str(back) == str(error)
     assert back.__notes__ == ["a note"]
     for name in ATTRIBUTES:
         assert getattr(back, name, None) == getattr(error, name, None), name
     if isinstance(error, _errors.APIStatusError):
+        assert isinstance(back, _errors.APIStatusError)
         assert back.response.status_code == error.status_code
         assert back.response.json() == {"detail": "nope"}
         assert back.response.request.headers["authorization"] == "Bearer ***"
