@@ -297,15 +297,16 @@ def make_status_error(
     ``scrub`` knows the key: the body, the headers and the message lose every echo of it
     before the error exists, so no attribute, repr or pickle of the error can hold it.
     """
-    content = scrub.bytes(content)
-    body = scrub.value(decode_body(content))
+    content = scrub.bytes(content)  # before anything is parsed from it
+    kept = detached(response, content, scrub)
+    body = decode_body(content)
     cls = status_error_class(response.status_code)
-    detail = scrub(error_message(body))
+    detail = error_message(body)
     what = f"{response.request.method} {response.request.url.path} -> {response.status_code}"
     message = f"{what}: {detail}. {cls.advice}" if detail else f"{what}. {cls.advice}"
-    if request_id := response.headers.get("traceparent"):
-        message += f" (request id {scrub(request_id)})"
-    return cls(message, response=detached(response, content, scrub), body=body)
+    if request_id := kept.headers.get("traceparent"):
+        message += f" (request id {request_id})"
+    return cls(message, response=kept, body=body)
 
 
 def detached(

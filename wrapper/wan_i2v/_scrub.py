@@ -20,7 +20,7 @@ import base64
 import json
 import re
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote
 
 __all__ = ["MASK", "MIN_SECRET", "NO_SECRET", "SECRET_HEADERS", "Scrubber", "escape_controls"]
 
@@ -51,27 +51,23 @@ def escape_controls(text: str) -> str:
 
 def _forms(key: str) -> list[str]:
     """The ways an echo may spell the key, longest first (so a longer form is masked whole)."""
-    header = f"Bearer {key}"
-    forms = {header, f"Bearer%20{key}", f"Bearer+{key}"}
-    for value in (key, header) if len(key) >= MIN_SECRET else (header,):
-        raw = value.encode()
-        forms |= {
-            base64.b64encode(raw).decode(),
-            base64.urlsafe_b64encode(raw).decode(),
-            base64.b64encode(raw).decode().rstrip("="),
-        }
+    values = [f"Bearer {key}", key] if len(key) >= MIN_SECRET else [f"Bearer {key}"]
+    forms = set(values)
+    for value in values:
+        encoded = base64.b64encode(value.encode()).decode()
+        forms |= {encoded, encoded.rstrip("=")}  # an echo may drop the padding
     if len(key) >= MIN_SECRET:
-        json_form = json.dumps(key)[1:-1]
-        forms |= {key, quote(key, safe=""), quote_plus(key), json_form}
-        forms.add(json_form.replace("/", "\\/"))  # JSON may escape "/" too
-    return sorted((f for f in forms if f), key=len, reverse=True)
+        json_form = json.dumps(key)[1:-1]  # a quote or a backslash in the key, escaped
+        forms |= {quote(key, safe=""), json_form, json_form.replace("/", "\\/")}
+    return sorted(forms, key=len, reverse=True)
 
 
 class Scrubber:
     """Removes one API key from server text and escapes its control characters.
 
     ``Scrubber(key)`` knows the key; ``NO_SECRET`` knows none (it only escapes). Call it on a
-    string; ``bytes`` and ``value`` serve a body as read and a parsed JSON body.
+    string for display; ``redact`` removes the key only (data); ``bytes`` serves a body as read,
+    before anything is parsed from it.
     """
 
     __slots__ = ("_byte_forms", "_pattern")
@@ -95,24 +91,6 @@ class Scrubber:
         for form in self._byte_forms:
             content = content.replace(form, MASK.encode())
         return content
-
-    def value(self, value: Any) -> Any:
-        """A parsed JSON body (or a text) with the key removed from every string in it, keys
-        included; control characters kept, since this is data, not display. A body nested
-        too deeply to walk comes back as it was (scrub its bytes before parsing it)."""
-        try:
-            return self._value(value)
-        except RecursionError:
-            return value
-
-    def _value(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self.redact(value)
-        if isinstance(value, list):
-            return [self._value(item) for item in value]
-        if isinstance(value, dict):
-            return {self._value(k): self._value(v) for k, v in value.items()}
-        return value
 
     def __repr__(self) -> str:
         return "Scrubber(***)" if self._pattern is not None else "Scrubber()"

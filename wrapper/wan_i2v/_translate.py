@@ -122,15 +122,16 @@ def task_or_error(response: httpx.Response, body: bytes, scrub: Scrubber = NO_SE
         raise make_status_error(response, body, scrub)
     if not 200 <= status < 300:
         raise UnreadableAnswer(f"unexpected status {status}", status_code=status)
-    body = scrub.bytes(body)
+    body = scrub.bytes(body)  # before anything is parsed from it
     trace = response.headers.get("traceparent")
+    request_id = None if trace is None else scrub.redact(trace)
     try:
-        data = _tolerant(scrub.value(json.loads(body)))
+        data = _tolerant(json.loads(body))
         # Any 2xx with a task envelope is a task (202 documented; 200/201 on create, D8).
         parsed = TaskResponse.from_dict(data)
-        return Task.from_generated(parsed, request_id=None if trace is None else scrub(trace))
+        return Task.from_generated(parsed, request_id=request_id)
     except PARSE_ERRORS as exc:
-        raise UnreadableAnswer(scrub(describe(exc)), status_code=status) from exc
+        raise UnreadableAnswer(describe(exc), status_code=status) from exc
 
 
 def scrubbed(

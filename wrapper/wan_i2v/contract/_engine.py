@@ -83,12 +83,12 @@ class _Api:
 
     def _redacted(self, answer: Answer) -> Answer:
         # A server that echoes the key must not make the report leak it: the client's own
-        # scrubber, so the same forms are masked here as in its errors (_scrub.py).
+        # scrubber, so the same forms are masked here as in its errors (_scrub.py). The body
+        # is dropped, so no check can quote the echo from it.
         text = self.scrub.redact(answer.text)
         if text == answer.text:
             return answer
-        body = self.scrub.value(answer.body)
-        return Answer(answer.status, answer.content_type, body, text, answer.is_json)
+        return Answer(answer.status, answer.content_type, None, text, False)
 
 
 def _retry_after(value: str | None) -> float:
