@@ -233,8 +233,8 @@ def echoing(place: str, form: str, control: str, status: int) -> Callable[[Seen]
             body["task_info"]["created_at"] = text
             return Reply(200 if seen.method == "GET" else 202, _json(body))
         if place == "failed-trace":  # kept by TaskFailedError.task.request_id
-            body = _json(task_json("failed", error={"code": 7}))
-            return Reply(200, body, headers={"traceparent": f"00-{echo}-01"})
+            failed = _json(task_json("failed", error={"code": 7}))
+            return Reply(200, failed, headers={"traceparent": f"00-{echo}-01"})
         if place == "status-word":
             return Reply(200, _json(task_json(f"running {text}")))
         error = {"code": 7, "title": "t", "detail": "d"}
