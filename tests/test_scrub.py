@@ -391,3 +391,69 @@ def test_no_echo_of_the_key_or_a_control_character_survives(
     assert (type(back), str(back)) == (type(error), str(error))
     for name in ATTRIBUTES:
         assert getattr(back, name, None) == getattr(error, name, None), name
+
+
+# --- The command line ------------------------------------------------------------------------
+
+HOSTILE = "\x1b[2J\x1b]0;pwned\x07\u202e"
+# What a terminal must never receive raw from us: every control but our own line breaks.
+RAW_ON_TERMINAL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def cli_script(case: str) -> Callable[[Seen], Reply]:
+    """The API for one command-line case: the Authorization header echoed with ANSI and OSC
+    sequences in a status word and a video link, a failed task's title and detail, or an
+    error status's detail."""
+
+    def script(seen: Seen) -> Reply:
+        echo = f"{seen.headers.get('authorization', '')} {HOSTILE}"
+        if case == "status-word":
+            body = task_json(f"running {echo}", videos=[f"https://v.example.com/{HOSTILE}.mp4"])
+            return Reply(200, _json(body))
+        if case == "failed":
+            error = {"code": 7, "title": f"title {echo}", "detail": f"detail {echo}"}
+            return Reply(200, _json(task_json("failed", error=error)))
+        return Reply(401, _json({"detail": f"refused {echo}"}))
+
+    return script
+
+
+CLI_CASES = [
+    ("status-word", ["status", TASK_ID]),
+    ("status-word", ["status", TASK_ID, "--json"]),
+    ("status-word", ["wait", TASK_ID, "--timeout", "0", "--json"]),
+    ("failed", ["wait", TASK_ID]),
+    ("failed", ["wait", TASK_ID, "--json"]),
+    ("refused", ["status", TASK_ID, "--json"]),
+]
+
+
+def _json_strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _json_strings(item)
+    elif isinstance(value, dict):
+        for item in [*value.keys(), *value.values()]:
+            yield from _json_strings(item)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("case", "args"), CLI_CASES)
+def test_the_command_line_prints_no_key_and_no_raw_control(case: str, args: list[str]) -> None:
+    """wan-i2v status/wait against a server echoing the key with ANSI/OSC sequences in its
+    status words, video links, task errors and error details: neither stream holds the key or
+    a raw control character, and no --json string holds one once decoded."""
+    from test_cli import wan
+
+    with scripted_server(cli_script(case)) as api:
+        result = wan(*args, env={"MULEROUTER_BASE_URL": api.url, "MULEROUTER_API_KEY": KEY})
+        assert api.requests, "the command never reached the server"
+    printed = result.stdout + result.stderr
+    assert not key_in(printed), printed
+    assert not RAW_ON_TERMINAL.search(printed), printed
+    assert "\\x1b" in printed  # the server's text was shown, escaped
+    if "--json" in args:
+        strings = list(_json_strings(json.loads(result.stdout.splitlines()[-1])))
+        assert not any(RAW_CONTROL.search(s) for s in strings), strings

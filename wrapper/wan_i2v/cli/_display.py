@@ -1,10 +1,11 @@
 """What the command line shows: one JSON shape per task, one progress display, one way to
 report a failure (with the task id and the command that finishes the job).
 
-Everything printed goes through ``terminal_safe`` (people) or ``json_safe`` (``--json``): a
-status word, an error title or a video link is the server's text, and an ANSI or OSC sequence
-in it must not clear the screen or retitle the terminal, nor a line break forge a line. The
-key never gets this far: the client removed it when the answer was read (_scrub.py).
+A status word, an error title or a video link is the server's text: an ANSI or OSC sequence in
+it must not clear the screen or retitle the terminal. Results go through ``terminal_safe``
+(people) or ``json_safe`` (``--json``), the progress line escapes the status word, and error
+messages come escaped from the errors themselves. The key never gets this far: the client
+removed it when the answer was read (_scrub.py).
 """
 
 from __future__ import annotations
@@ -188,7 +189,7 @@ class Run:
 def say(text: str) -> None:
     """A line for people, on stderr (stdout is for results and --json)."""
     if text:
-        click.echo(terminal_safe(text), err=True)
+        click.echo(text, err=True)  # errors escape their messages themselves
 
 
 def terminal_safe(text: str) -> str:
