@@ -457,3 +457,34 @@ def test_the_command_line_prints_no_key_and_no_raw_control(case: str, args: list
     if "--json" in args:
         strings = list(_json_strings(json.loads(result.stdout.splitlines()[-1])))
         assert not any(RAW_CONTROL.search(s) for s in strings), strings
+
+
+# --- The contract check ----------------------------------------------------------------------
+
+
+def test_the_contract_report_masks_echoes_and_escapes_controls() -> None:
+    """A server echoing the key in base64 and ANSI/OSC sequences in its 404s: the contract
+    report (its lines and its --json view) holds neither the key nor a raw control."""
+    from contract_servers import BASE
+    from contract_servers import KEY as CONTRACT_KEY
+    from contract_servers import ScriptedServer as ContractServer
+
+    from wan_i2v.contract import check_contract
+
+    server = ContractServer(naming="all")
+    original = server.handle
+
+    def echoing(request: httpx.Request) -> httpx.Response:
+        response = original(request)
+        if response.status_code == 404:
+            auth = base64.b64encode(request.headers.get("authorization", "").encode()).decode()
+            return httpx.Response(404, json={"detail": f"not found for {auth} {HOSTILE}"})
+        return response
+
+    server.handle = echoing  # type: ignore[method-assign]
+    with server.client() as client:
+        report = check_contract(BASE, CONTRACT_KEY, http_client=client, sleep=lambda _: None)
+    shown = "\n".join(report.lines()) + json.dumps(report.to_dict(), ensure_ascii=False)
+    assert "not found for ***" in shown
+    assert base64.b64encode(f"Bearer {CONTRACT_KEY}".encode()).decode() not in shown
+    assert not RAW_ON_TERMINAL.search(shown)
