@@ -348,6 +348,12 @@ def _redacted_request(response: httpx.Response) -> httpx.Request | None:
         request = response.request
     except RuntimeError:  # a response built by hand, with no request
         return None
+    return redacted_request(request)
+
+
+def redacted_request(request: httpx.Request) -> httpx.Request:
+    """A copy of ``request`` without its body, whose secret headers read ``***``
+    (``Authorization: Bearer ***``)."""
     headers = [
         (name, _masked(name, value) if name.lower() in SECRET_HEADERS else value)
         for name, value in request.headers.multi_items()

@@ -17,6 +17,7 @@ cap. Here:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import zlib
 from typing import Any
@@ -27,7 +28,7 @@ from wan_i2v._generated.api.generation import create_generation_task, get_genera
 from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
 from wan_i2v._generated.models.task_response import TaskResponse
 
-from ._errors import WanI2VError, make_status_error
+from ._errors import WanI2VError, make_status_error, redacted_request
 from ._scrub import NO_SECRET, Scrubber
 from ._task import Task
 
@@ -138,8 +139,9 @@ def scrubbed(
     error: WanI2VError, scrub: Scrubber, source: BaseException | None = None
 ) -> WanI2VError:
     """``error`` (changed in place) with the key removed from its message and text attributes,
-    and from the messages of ``source`` (what it is about to be raised from) and their chains:
-    an httpx protocol error quotes the raw header line it refused, which may echo ours."""
+    and from ``source`` (what it is about to be raised from) and its chain: an httpx protocol
+    error quotes the raw header line it refused, which may echo ours, and an httpx error keeps
+    the request as sent (its Authorization header is replaced by ``Bearer ***``)."""
     seen: set[int] = set()
     for start in (error, source):
         link: BaseException | None = start
@@ -150,6 +152,9 @@ def scrubbed(
                 for name, value in vars(link).items():
                     if isinstance(value, str):
                         setattr(link, name, scrub.redact(value))
+            elif isinstance(link, httpx.RequestError):
+                with contextlib.suppress(RuntimeError):  # one raised without a request
+                    link.request = redacted_request(link.request)
             link = link.__cause__ or link.__context__
     return error
 
