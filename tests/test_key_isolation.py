@@ -13,6 +13,7 @@ import contextlib
 import inspect
 import io
 import logging
+import pickle
 import secrets
 import traceback
 import types
@@ -32,6 +33,7 @@ from servers import Hang, Reply, Reset, ScriptedServer, Seen, refused_url, scrip
 
 import wan_i2v
 from wan_i2v._http import ApiKeyAuth
+from wan_i2v._scrub import Scrubber
 
 # Real time, real processes or builds: run once, on the interpreter nox runs on.
 pytestmark = pytest.mark.slow
@@ -119,15 +121,14 @@ def key_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- Everything that could print the key ----------------------------------------------------
 
 # Objects whose repr is checked but whose insides are not walked: ApiKeyAuth is the one holder
-# of the key by design (its repr must mask it). A request as sent carries its Authorization
-# header, and an APIStatusError's ``response`` holds that request (httpx's design, as in
-# openai-python): their reprs are what prints (httpx masks Authorization in Headers), so they
-# are checked but not opened. Loggers, handlers, modules and classes lead to everything.
+# of the key by design (its repr must mask it; its Scrubber too). Requests, responses and
+# headers ARE opened: an error keeps a detached response whose request reads "Bearer ***", and
+# an httpx error in the chain has its request replaced by such a copy, so the raw header bytes
+# of anything an error holds are searched too. Loggers, handlers, modules and classes lead to
+# everything.
 _OPAQUE = (
     ApiKeyAuth,
-    httpx.Headers,
-    httpx.Request,
-    httpx.Response,
+    Scrubber,
     logging.Logger,
     logging.Handler,
     types.ModuleType,
@@ -449,6 +450,9 @@ def test_no_error_path_shows_the_key(
 
     assert isinstance(outputs.error, wan_i2v.WanI2VError), (operation, failure)
     assert not key_in(outputs.text), (operation, failure, _lines_with_key(outputs.text))
+    pickled = pickle.dumps(outputs.error)  # what crosses a process pool or a result store
+    assert KEY.encode() not in pickled, (operation, failure)
+    assert str(pickle.loads(pickled)) == str(outputs.error)
     assert not key_in(printed.out + printed.err), (operation, failure)
     # The key went where it belongs, and nowhere else.
     assert not any(r.headers.get("authorization") for r in video.requests)

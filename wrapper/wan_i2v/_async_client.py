@@ -142,7 +142,7 @@ class AsyncClient(BaseClient):
                 try:
                     task = await self._send(request, waiter.deadline)
                 except CALL_ERRORS as exc:
-                    waiter.poll_failed(GET.translate(exc, self._shown_url))
+                    waiter.poll_failed(self._translated(GET, exc))
                     continue
                 waiter.observe(task)
         return waiter.result
@@ -279,7 +279,7 @@ class AsyncClient(BaseClient):
                     raise httpx.ReadTimeout("the deadline passed while reading", request=request)
         finally:
             await response.aclose()
-        return task_or_error(response, reader.content)
+        return task_or_error(response, reader.content, self._settings.auth.scrubber)
 
     async def _fetch(self, source: VideoSource, plan: OutputPlan, deadline: Deadline) -> Path:
         """Stream one video into place, retried where safe, within the deadline."""
@@ -320,7 +320,7 @@ class AsyncClient(BaseClient):
                 try:
                     return await once(deadline)
                 except CALL_ERRORS as exc:
-                    error = policy.translate(exc, url or self._shown_url)
+                    error = self._translated(policy, exc, url)
                     if error is exc:
                         raise
                     raise error from exc

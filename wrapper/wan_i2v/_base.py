@@ -22,8 +22,9 @@ from ._errors import ConfigurationError, TaskIncompleteError, ValidationError, W
 from ._http import display_url
 from ._output import OutputPlan, plan_output
 from ._request import IMAGE_FIELDS, build_create_request
+from ._retry import Policy
 from ._task import Task, parse_task_id
-from ._translate import describe
+from ._translate import describe, scrubbed
 from ._urls import is_http_url
 
 CreatedCallback = Callable[[Task], object]
@@ -84,6 +85,11 @@ class BaseClient:
     @property
     def max_retries(self) -> int:
         return self._settings.max_retries
+
+    def _translated(self, policy: Policy, exc: Exception, url: str | None = None) -> WanI2VError:
+        """Ours for a failure of one request, without the key (whatever the server echoed)."""
+        error = policy.translate(exc, url or self._shown_url)
+        return scrubbed(error, self._settings.auth.scrubber, exc)
 
     def _plan_generation(
         self, fields: Mapping[str, Any], output: PathArg | None, overwrite: bool

@@ -138,7 +138,7 @@ class Client(BaseClient):
                 try:
                     task = self._send(request, waiter.deadline)
                 except CALL_ERRORS as exc:
-                    waiter.poll_failed(GET.translate(exc, self._shown_url))
+                    waiter.poll_failed(self._translated(GET, exc))
                     continue
                 waiter.observe(task)
         return waiter.result
@@ -275,7 +275,7 @@ class Client(BaseClient):
                     raise httpx.ReadTimeout("the deadline passed while reading", request=request)
         finally:
             response.close()
-        return task_or_error(response, reader.content)
+        return task_or_error(response, reader.content, self._settings.auth.scrubber)
 
     def _fetch(self, source: VideoSource, plan: OutputPlan, deadline: Deadline) -> Path:
         """Stream one video into place, retried where safe, within the deadline."""
@@ -316,7 +316,7 @@ class Client(BaseClient):
                 try:
                     return once(deadline)
                 except CALL_ERRORS as exc:
-                    error = policy.translate(exc, url or self._shown_url)
+                    error = self._translated(policy, exc, url)
                     if error is exc:
                         raise
                     raise error from exc

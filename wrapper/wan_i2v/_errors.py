@@ -23,20 +23,29 @@
     ├── TaskIncompleteError         generate() paid for a task but could not finish it
     └── OutputExistsError           download target exists (also a FileExistsError)
 
-Constructors take keyword-only context. Messages say what happened and what to do next, and
-never contain the API key: no request headers are ever formatted into them.
+Constructors take keyword-only context. Messages say what happened and what to do next.
+
+Nothing secret, nothing raw (_scrub.py): server text reaches an error only through the
+translate layer, which knows the key and removes it (a server that echoes the Authorization
+header included); every message and every attribute of server text has its control characters
+escaped; the response an ``APIStatusError`` keeps is a detached copy whose request says
+``Authorization: Bearer ***``. Every error pickles (``__reduce__`` on the base), and what it
+pickles is what it shows: no key bytes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
-if TYPE_CHECKING:
-    import httpx
+import httpx
 
+from ._scrub import NO_SECRET, SECRET_HEADERS, Scrubber, escape_controls
+
+if TYPE_CHECKING:
     from ._task import Task
 
 __all__ = [
@@ -81,6 +90,23 @@ class WanI2VError(Exception):
     """
 
     task_id: str | None = None
+
+    def __init__(self, *args: object) -> None:
+        # The one net under every message: whatever text it quotes, no control character
+        # reaches a terminal or a log raw.
+        super().__init__(*(escape_controls(a) if isinstance(a, str) else a for a in args))
+
+    def __reduce__(self) -> Any:
+        # The constructors take keyword-only context, which the default reduce (cls(*args))
+        # cannot replay: rebuild without calling __init__, from the message and the attributes.
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type[WanI2VError], args: tuple[Any, ...], state: dict[str, Any]) -> WanI2VError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigurationError(WanI2VError, ValueError):
@@ -131,7 +157,7 @@ class APIResponseValidationError(APIError):
     """A success status whose body does not match the spec."""
 
     def __init__(self, *, reason: str, task_id: str | None = None) -> None:
-        self.reason = reason
+        self.reason = escape_controls(reason)
         self.task_id = task_id
         about = f" about task {task_id}" if task_id else ""
         super().__init__(
@@ -151,9 +177,9 @@ class CreateOutcomeUnknownError(APIError):
     def __init__(
         self, *, reason: str, status_code: int | None = None, request_id: str | None = None
     ) -> None:
-        self.reason = reason
+        self.reason = escape_controls(reason)
         self.status_code = status_code
-        self.request_id = request_id
+        self.request_id = None if request_id is None else escape_controls(request_id)
         ref = f" (request id {request_id})" if request_id else ""
         super().__init__(
             f"The create request was sent but its outcome is unknown: {reason}{ref}. "
@@ -169,7 +195,9 @@ class APIStatusError(APIError):
         status_code: the HTTP status.
         body: the parsed JSON body, or the text when it is not JSON.
         request_id: the ``traceparent`` response header, for MuleRouter's support.
-        response: the ``httpx.Response``.
+        response: a detached copy of the ``httpx.Response``: its status, headers and body as
+            read (capped), and a request without its body whose secret headers read ``***``
+            (``Authorization: Bearer ***``). It holds no connection and pickles.
     """
 
     status_code: int
@@ -179,10 +207,11 @@ class APIStatusError(APIError):
     advice: ClassVar[str] = "See the message above."
 
     def __init__(self, message: str, *, response: httpx.Response, body: Any) -> None:
-        self.response = response
+        self.response = detached(response)
         self.status_code = response.status_code
         self.body = body
-        self.request_id: str | None = response.headers.get("traceparent")
+        trace = response.headers.get("traceparent")
+        self.request_id: str | None = None if trace is None else escape_controls(trace)
         super().__init__(message)
 
 
@@ -287,16 +316,83 @@ def is_transient_status(status_code: int) -> bool:
     return status_code in (408, 429) or status_code >= 500
 
 
-def make_status_error(response: httpx.Response, content: bytes) -> APIStatusError:
-    """The typed error for an error response, from its body as read (capped)."""
+def make_status_error(
+    response: httpx.Response, content: bytes, scrub: Scrubber = NO_SECRET
+) -> APIStatusError:
+    """The typed error for an error response, from its body as read (capped).
+
+    ``scrub`` knows the key: the body, the headers and the message lose every echo of it
+    before the error exists, so no attribute, repr or pickle of the error can hold it.
+    """
+    content = scrub.bytes(content)  # before anything is parsed from it
+    kept = detached(response, content, scrub)
     body = decode_body(content)
     cls = status_error_class(response.status_code)
     detail = error_message(body)
     what = f"{response.request.method} {response.request.url.path} -> {response.status_code}"
     message = f"{what}: {detail}. {cls.advice}" if detail else f"{what}. {cls.advice}"
-    if request_id := response.headers.get("traceparent"):
+    if request_id := kept.headers.get("traceparent"):
         message += f" (request id {request_id})"
-    return cls(message, response=response, body=body)
+    return cls(message, response=kept, body=body)
+
+
+def detached(
+    response: httpx.Response, content: bytes | None = None, scrub: Scrubber = NO_SECRET
+) -> httpx.Response:
+    """A copy of ``response`` that an error can keep: ``content`` (default: the body, if it was
+    read) and the headers without the key, a request without its body (an upload is megabytes)
+    whose secret headers read ``***``, and no connection. Safe to keep, print and pickle."""
+    if content is None:
+        try:
+            content = response.content
+        except httpx.ResponseNotRead:
+            content = b""
+    # The content is decoded already: a Content-Encoding would make httpx decode it again.
+    headers = [
+        (name, scrub.redact(value))
+        for name, value in response.headers.multi_items()
+        if name.lower() not in ("content-encoding", "content-length")
+    ]
+    extensions: dict[str, Any] = {}
+    if isinstance(version := response.extensions.get("http_version"), bytes):
+        extensions["http_version"] = version
+    if isinstance(phrase := response.extensions.get("reason_phrase"), bytes):
+        extensions["reason_phrase"] = scrub.bytes(phrase)
+    copy = httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=content,
+        request=_redacted_request(response),
+        extensions=extensions,
+    )
+    with contextlib.suppress(RuntimeError):  # still open, or never sent
+        copy.elapsed = response.elapsed
+    return copy
+
+
+def _redacted_request(response: httpx.Response) -> httpx.Request | None:
+    try:
+        request = response.request
+    except RuntimeError:  # a response built by hand, with no request
+        return None
+    return redacted_request(request)
+
+
+def redacted_request(request: httpx.Request) -> httpx.Request:
+    """A copy of ``request`` without its body, whose secret headers read ``***``
+    (``Authorization: Bearer ***``)."""
+    headers = [
+        (name, _masked(name, value) if name.lower() in SECRET_HEADERS else value)
+        for name, value in request.headers.multi_items()
+    ]
+    return httpx.Request(request.method, request.url, headers=headers)
+
+
+def _masked(name: str, value: str) -> str:
+    scheme, _, credentials = value.partition(" ")
+    if name.lower() in ("authorization", "proxy-authorization") and credentials:
+        return f"{scheme} ***"
+    return "***"
 
 
 def decode_body(content: bytes) -> Any:
@@ -333,6 +429,10 @@ def error_message(body: Any, *, limit: int = 300) -> str:
     return ""
 
 
+def _escaped(text: str | None) -> str | None:
+    return None if text is None else escape_controls(text)
+
+
 def parse_retry_after(value: str | None) -> float | None:
     """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); None if absent
     or unreadable. Never negative."""
@@ -363,8 +463,9 @@ class TaskFailedError(WanI2VError):
         self.task_id: str = task.id
         error = task.error
         self.code: int | None = error.code if error else None
-        self.title: str | None = error.title if error else None
-        self.detail: str | None = error.detail if error else None
+        # The task's text is the server's (the key was removed when the answer was read).
+        self.title: str | None = _escaped(error.title if error else None)
+        self.detail: str | None = _escaped(error.detail if error else None)
         what = ": ".join(p for p in (self.title, self.detail) if p) or "no reason given"
         code = f" (code {self.code})" if self.code is not None else ""
         super().__init__(
@@ -389,11 +490,11 @@ class WaitTimeoutError(WanI2VError):
         last_failure: str | None = None,
     ) -> None:
         self.task_id = task_id
-        self.last_status = last_status
+        self.last_status = _escaped(last_status)
         self.waited = waited
-        self.last_failure = last_failure
-        seen = f"last status: {last_status}" if last_status else "no status seen"
-        failure = f"; the last status check failed: {last_failure}" if last_failure else ""
+        self.last_failure = _escaped(last_failure)
+        seen = f"last status: {self.last_status}" if last_status else "no status seen"
+        failure = f"; the last status check failed: {self.last_failure}" if last_failure else ""
         super().__init__(
             f"Gave up waiting for task {task_id} after {waited:.1f} s ({seen}{failure}). "
             f"The task may still be running and may be billed: resume with "

@@ -21,6 +21,7 @@ import httpx
 
 from ._errors import ConfigurationError
 from ._logging import log_request, log_response
+from ._scrub import Scrubber
 from ._translate import ACCEPT_ENCODING
 from ._urls import display_url
 from ._version import __version__
@@ -38,11 +39,18 @@ class ApiKeyAuth(httpx.Auth):
     holds (and no traceback formatted with locals) can show it.
     """
 
-    __slots__ = ("_header", "_origin")
+    __slots__ = ("_header", "_origin", "_scrubber")
 
     def __init__(self, key: str, *, base_url: str) -> None:
         self._header = f"Bearer {check_api_key(key)}"
         self._origin = _origin(httpx.URL(base_url))
+        self._scrubber = Scrubber(self.reveal())
+
+    @property
+    def scrubber(self) -> Scrubber:
+        """What removes this key from server text (it masks its repr and refuses pickling);
+        the translate layer applies it to every answer before an error or a task is made."""
+        return self._scrubber
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         # Only the API's own origin: a redirect or an absolute URL elsewhere goes without it.

@@ -8,11 +8,11 @@ import re
 
 import httpx
 
+from ._scrub import SECRET_HEADERS as _SECRET_HEADERS
 from ._urls import display_url
 
 logger = logging.getLogger("wan_i2v")
 
-_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
 # A data URI's payload is megabytes of noise in a log line: keep its kind and its size.
 _DATA_URI = re.compile(rb"data:([\w.+/-]+);base64,([A-Za-z0-9+/=]+)")
 

@@ -7,13 +7,17 @@ cap. Here:
 
 - ``BodyReader``: the body of an API answer, decoded and capped at ``BODY_CAP`` bytes (a
   300 MB error page or a gzip bomb costs at most that much);
-- ``task_or_error``: a ``Task`` from a success, our typed ``APIStatusError`` from an error;
+- ``task_or_error``: a ``Task`` from a success, our typed ``APIStatusError`` from an error,
+  both made from the body with the key removed (a server may echo the Authorization header);
+- ``scrubbed``: an error on its way out, with the key removed from its text and its chain's
+  (a protocol error quotes the header line it choked on);
 - ``UnreadableAnswer``: a success whose body is not a task (the policies decide what that
   means: ``CreateOutcomeUnknownError`` on create, ``APIResponseValidationError`` elsewhere).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import zlib
 from typing import Any
@@ -24,7 +28,8 @@ from wan_i2v._generated.api.generation import create_generation_task, get_genera
 from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
 from wan_i2v._generated.models.task_response import TaskResponse
 
-from ._errors import make_status_error
+from ._errors import WanI2VError, make_status_error, redacted_request
+from ._scrub import NO_SECRET, Scrubber
 from ._task import Task
 
 BODY_CAP = 1 << 20  # bytes of decoded body kept from any API answer
@@ -102,8 +107,12 @@ class BodyReader:
         return b"".join(self._parts)
 
 
-def task_or_error(response: httpx.Response, body: bytes) -> Task:
+def task_or_error(response: httpx.Response, body: bytes, scrub: Scrubber = NO_SECRET) -> Task:
     """Our ``Task`` from an API answer whose body (capped) has been read.
+
+    ``scrub`` (the client's key's ``ApiKeyAuth.scrubber``) removes the key from the body before
+    anything is made of it: a task's status word, error title and detail, video links and the
+    errors below never hold it.
 
     Raises:
         APIStatusError: the matching subclass, for an error status.
@@ -111,16 +120,43 @@ def task_or_error(response: httpx.Response, body: bytes) -> Task:
     """
     status = response.status_code
     if status >= 400:
-        raise make_status_error(response, body)
+        raise make_status_error(response, body, scrub)
     if not 200 <= status < 300:
         raise UnreadableAnswer(f"unexpected status {status}", status_code=status)
+    body = scrub.bytes(body)  # before anything is parsed from it
+    trace = response.headers.get("traceparent")
+    request_id = None if trace is None else scrub.redact(trace)
     try:
         data = _tolerant(json.loads(body))
         # Any 2xx with a task envelope is a task (202 documented; 200/201 on create, D8).
         parsed = TaskResponse.from_dict(data)
-        return Task.from_generated(parsed, request_id=response.headers.get("traceparent"))
+        return Task.from_generated(parsed, request_id=request_id)
     except PARSE_ERRORS as exc:
         raise UnreadableAnswer(describe(exc), status_code=status) from exc
+
+
+def scrubbed(
+    error: WanI2VError, scrub: Scrubber, source: BaseException | None = None
+) -> WanI2VError:
+    """``error`` (changed in place) with the key removed from its message and text attributes,
+    and from ``source`` (what it is about to be raised from) and its chain: an httpx protocol
+    error quotes the raw header line it refused, which may echo ours, and an httpx error keeps
+    the request as sent (its Authorization header is replaced by ``Bearer ***``)."""
+    seen: set[int] = set()
+    for start in (error, source):
+        link: BaseException | None = start
+        while link is not None and id(link) not in seen:
+            seen.add(id(link))
+            link.args = tuple(scrub.redact(a) if isinstance(a, str) else a for a in link.args)
+            if isinstance(link, WanI2VError):
+                for name, value in vars(link).items():
+                    if isinstance(value, str):
+                        setattr(link, name, scrub.redact(value))
+            elif isinstance(link, httpx.RequestError):
+                with contextlib.suppress(RuntimeError):  # one raised without a request
+                    link.request = redacted_request(link.request)
+            link = link.__cause__ or link.__context__
+    return error
 
 
 def _tolerant(data: Any) -> Any:

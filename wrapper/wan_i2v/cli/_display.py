@@ -1,5 +1,12 @@
 """What the command line shows: one JSON shape per task, one progress display, one way to
-report a failure (with the task id and the command that finishes the job)."""
+report a failure (with the task id and the command that finishes the job).
+
+A status word, an error title or a video link is the server's text: an ANSI or OSC sequence in
+it must not clear the screen or retitle the terminal. Results go through ``terminal_safe``
+(people) or ``json_safe`` (``--json``), the progress line escapes the status word, and error
+messages come escaped from the errors themselves. The key never gets this far: the client
+removed it when the answer was read (_scrub.py).
+"""
 
 from __future__ import annotations
 
@@ -23,6 +30,7 @@ from .._errors import (
     WanI2VError,
 )
 from .._http import display_url
+from .._scrub import escape_controls
 from .._task import Task
 from ._exit import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE
 
@@ -114,7 +122,7 @@ class Run:
         return shlex.join(words)
 
     def emit(self, data: dict[str, Any], human: str) -> None:
-        click.echo(json.dumps(data) if self.as_json else human)
+        click.echo(json.dumps(json_safe(data)) if self.as_json else terminal_safe(human))
 
     def fail(self, error: BaseException) -> int:
         """Report how the run ended and return the exit code; never a traceback."""
@@ -144,7 +152,7 @@ class Run:
         if task_id and not self.where.sandbox and not isinstance(error, TaskFailedError):
             payload["finish_with"] = self.finish_command(task_id)
         if self.as_json:
-            click.echo(json.dumps(payload))
+            click.echo(json.dumps(json_safe(payload)))
         say("\n".join(line for line in lines if line))
         return code
 
@@ -181,7 +189,25 @@ class Run:
 def say(text: str) -> None:
     """A line for people, on stderr (stdout is for results and --json)."""
     if text:
-        click.echo(text, err=True)
+        click.echo(text, err=True)  # errors escape their messages themselves
+
+
+def terminal_safe(text: str) -> str:
+    """Text for a terminal: our own line breaks kept, every other control character escaped
+    (one that came inside a line, the server's, shows as ``\x1b``, ``\r``...)."""
+    return "\n".join(escape_controls(line) for line in text.split("\n"))
+
+
+def json_safe(value: Any) -> Any:
+    """A ``--json`` value whose strings hold no control character: json.dumps would write ESC
+    as ``\u001b``, which ``jq -r`` turns back into a raw ESC on the terminal."""
+    if isinstance(value, str):
+        return escape_controls(value)
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    if isinstance(value, dict):
+        return {json_safe(k): json_safe(v) for k, v in value.items()}
+    return value
 
 
 class Progress:
@@ -210,7 +236,7 @@ class Progress:
 
     def __call__(self, task: Task) -> None:
         self._run.last = task
-        self._status = f"task {task.id}: {task.status}"
+        self._status = f"task {task.id}: {escape_controls(task.status)}"
         self._draw(changed=True)
 
     def _tick(self) -> None:

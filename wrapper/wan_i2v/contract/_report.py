@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from .._scrub import escape_controls
+
 
 class Verdict(StrEnum):
     """A check's outcome. Only DRIFT fails a run; CANNOT_TELL fails it when strict."""
@@ -36,7 +38,8 @@ class Check:
     detail: str
 
     def line(self) -> str:
-        return f"{self.verdict.value:<11}  {self.name}: {self.detail}"
+        # The detail quotes the server: no control character of its reaches the terminal.
+        return f"{self.verdict.value:<11}  {self.name}: {escape_controls(self.detail)}"
 
 
 @dataclass
@@ -91,7 +94,12 @@ class ContractReport:
             "requests": self.requests,
             "rate_limited": self.rate_limited,
             "checks": [
-                {"name": c.name, "rule": c.rule, "verdict": c.verdict.value, "detail": c.detail}
+                {
+                    "name": c.name,
+                    "rule": c.rule,
+                    "verdict": c.verdict.value,
+                    "detail": escape_controls(c.detail),
+                }
                 for c in self.checks
             ],
             "out_of_reach": self.out_of_reach,
