@@ -200,7 +200,7 @@ class Client(BaseClient):
                     reader.feed(raw)
                     if reader.full:
                         break
-                    if budget.expired:  # all that holds a user's sync client (D15)
+                    if budget.expired:  # between chunks too: holds a transport of any kind
                         raise httpx.ReadTimeout(
                             "the deadline passed while reading", request=request
                         )
