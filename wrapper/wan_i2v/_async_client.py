@@ -29,7 +29,7 @@ from ._base import (
     task_uuid,
 )
 from ._constants import DEFAULT_CONCURRENT_CREATES, DEFAULT_DOWNLOAD_TIMEOUT, DEFAULT_WAIT_TIMEOUT
-from ._deadline import Deadline, checked_seconds
+from ._deadline import Deadline, checked_seconds, deadline_scope
 from ._download import (
     PartialFile,
     VideoSource,
@@ -64,7 +64,7 @@ class AsyncClient(BaseClient):
         api_key: defaults to ``MULEROUTER_API_KEY`` (environment, then ``./.env``).
         base_url: defaults to ``MULEROUTER_BASE_URL``, else the site's URL.
         site: ``"mulerouter"`` (default) or ``"mulerun"``; also ``MULEROUTER_SITE``.
-        timeout: seconds for each HTTP request (default 60).
+        timeout: seconds for each HTTP request, connect to last byte (default 60).
         max_retries: retries of a failed request where retrying is safe (default 3; 0: off).
         http_client: your own ``httpx.AsyncClient`` (proxies, transports). Requests are sent
             through it; it is never modified, and it stays yours to close.
@@ -264,21 +264,24 @@ class AsyncClient(BaseClient):
         """One API request, its body read up to the cap, within the deadline."""
         budget = deadline.for_request(self._settings.timeout)
         request = self._api.build_request(**kwargs, timeout=budget.timeout)
-        response = await self._api.send(request, stream=True)
-        try:
-            reader = BodyReader(response)
-            # A body its transport read already (a MockTransport on a user's client).
-            chunks = _no_chunks() if response.is_stream_consumed else response.aiter_raw(CHUNK)
-            if response.is_stream_consumed:
-                reader.take_read(response)
-            async for raw in chunks:
-                reader.feed(raw)
-                if reader.full:
-                    break
-                if budget.expired:  # httpx's timeouts are per read: a trickle never ends
-                    raise httpx.ReadTimeout("the deadline passed while reading", request=request)
-        finally:
-            await response.aclose()
+        with deadline_scope(budget):  # every socket read and write ends by it
+            response = await self._api.send(request, stream=True)
+            try:
+                reader = BodyReader(response)
+                # A body its transport read already (a MockTransport on a user's client).
+                chunks = _no_chunks() if response.is_stream_consumed else response.aiter_raw(CHUNK)
+                if response.is_stream_consumed:
+                    reader.take_read(response)
+                async for raw in chunks:
+                    reader.feed(raw)
+                    if reader.full:
+                        break
+                    if budget.expired:  # between chunks too: holds a transport of any kind
+                        raise httpx.ReadTimeout(
+                            "the deadline passed while reading", request=request
+                        )
+            finally:
+                await response.aclose()
         return task_or_error(response, reader.content, self._settings.auth.scrubber)
 
     async def _fetch(self, source: VideoSource, plan: OutputPlan, deadline: Deadline) -> Path:
@@ -289,20 +292,24 @@ class AsyncClient(BaseClient):
             # The whole body may take longer than one request's timeout; each read may not.
             timeout = min(self._settings.timeout, max(deadline.remaining(), 0.5))
             request = self._video.build_request("GET", source.url, timeout=timeout)
-            response = await self._video.send(request, stream=True)
-            try:
-                if response.status_code >= 400:
-                    raise video_error(response, task_id=source.task_id)
-                with (
-                    PartialFile(target, overwrite=plan.overwrite, task_id=source.task_id) as part,
-                    deadline_reported(deadline, url=source.url, task_id=source.task_id),
-                ):
-                    async for chunk in response.aiter_bytes():
-                        part.write(chunk)
-                        check_deadline(deadline, url=source.url, task_id=source.task_id)
-                    return part.commit(response)
-            finally:
-                await response.aclose()
+            with deadline_scope(deadline):  # every socket read and write ends by it
+                with deadline_reported(deadline, url=source.url, task_id=source.task_id):
+                    response = await self._video.send(request, stream=True)
+                try:
+                    if response.status_code >= 400:
+                        raise video_error(response, task_id=source.task_id)
+                    with (
+                        PartialFile(
+                            target, overwrite=plan.overwrite, task_id=source.task_id
+                        ) as part,
+                        deadline_reported(deadline, url=source.url, task_id=source.task_id),
+                    ):
+                        async for chunk in response.aiter_bytes():
+                            part.write(chunk)
+                            check_deadline(deadline, url=source.url, task_id=source.task_id)
+                        return part.commit(response)
+                finally:
+                    await response.aclose()
 
         return await self._call(VIDEO, deadline, once, url=source.url)
 

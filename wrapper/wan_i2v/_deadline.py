@@ -1,11 +1,19 @@
 """One deadline for a whole operation (a wait, a download): every request inside it gets
-what is left, its timeout and any sleep before a retry included."""
+what is left, its timeout and any sleep before a retry included.
+
+The *current* deadline (``deadline_scope``) is what every socket operation of our pools, and
+every request sent through a user's client, is held to (spec/DECISIONS.md, D15; the streams
+that apply it are in _socket_deadline.py). It is a ``ContextVar``: per thread in sync code,
+per task in async code, so concurrent calls never see each other's deadline.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
 
@@ -50,6 +58,58 @@ class Deadline:
     def cap_sleep(self, seconds: float) -> float:
         """A sleep that ends at the deadline at the latest."""
         return max(0.0, min(seconds, self.remaining()))
+
+
+_current: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar(
+    "wan_i2v_deadline", default=None
+)
+
+
+@contextlib.contextmanager
+def deadline_scope(deadline: Deadline) -> Iterator[None]:
+    """Every socket operation inside the block ends by ``deadline`` (or by an enclosing
+    scope's deadline, if that one ends first). Around a request *and* the reading of its
+    body: a body is read from the socket long after ``send`` returned."""
+    outer = _current.get()
+    if outer is not None and outer.remaining() < deadline.remaining():
+        deadline = outer
+    token = _current.set(deadline)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def current_deadline() -> Deadline | None:
+    """The deadline of the enclosing ``deadline_scope``, if any."""
+    return _current.get()
+
+
+def capped(
+    deadline: Deadline | None, timeout: float | None, expired: type[Exception]
+) -> float | None:
+    """The one rule, sync and async: the timeout for one operation is its own, capped at what
+    is left of ``deadline`` (unchanged without one).
+
+    Capping alone is not enough: a server that trickles a byte every 0.25 s never makes one
+    read wait long. So this is asked *before* every read, write and connect, and raises once
+    nothing is left; a read already waiting ends at the deadline because its timeout was
+    capped. Together: a request ends within one read of its deadline.
+
+    Raises:
+        expired: the deadline has passed.
+    """
+    if deadline is None:
+        return timeout
+    remaining = deadline.remaining()
+    if remaining <= 0:
+        raise expired(f"the deadline passed ({deadline.elapsed():.1f} s after it was set)")
+    return remaining if timeout is None else min(timeout, remaining)
+
+
+def time_left(timeout: float | None, expired: type[Exception]) -> float | None:
+    """``capped`` against the current deadline."""
+    return capped(_current.get(), timeout, expired)
 
 
 def checked_seconds(name: str, value: object, *, negative_ok: bool = False) -> float:

@@ -10,15 +10,23 @@
 A user's own ``http_client`` (proxies, custom transports) is *used, never modified*: both of
 our clients send through it (``SendThrough``), so its transport carries every request while its
 base URL, headers, hooks and auth stay exactly as they were.
+
+Deadlines (spec/DECISIONS.md, D15): our own clients' pools hold the current deadline at every
+socket read and write (_socket_deadline.py). Through a user's client we cannot reach its
+sockets: the async ``AsyncSendThrough`` cancels the request (and each wait for a body chunk) at
+the deadline; the sync ``SendThrough`` refuses to start once the deadline has passed, and the
+callers check it between chunks and close the response.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from ._deadline import Deadline, capped, current_deadline
 from ._errors import ConfigurationError
 from ._logging import log_request, log_response
 from ._scrub import Scrubber
@@ -27,7 +35,7 @@ from ._urls import display_url
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from collections.abc import Generator
+    from collections.abc import AsyncIterator, Generator, Iterator
 
 USER_AGENT = f"wan-i2v/{__version__} (python-httpx/{httpx.__version__})"
 
@@ -118,7 +126,37 @@ class SendThrough(httpx.BaseTransport):
         self._client = client
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self._client.send(request, stream=True, follow_redirects=False, auth=None)
+        # A blocking read in their transport cannot be interrupted from here: refuse to start
+        # after the deadline, and check it before each chunk of the body (our client closes
+        # the response when that raises).
+        deadline = current_deadline()
+        capped(deadline, None, httpx.ConnectTimeout)
+        response = self._client.send(request, stream=True, follow_redirects=False, auth=None)
+        if deadline is not None and isinstance(response.stream, httpx.SyncByteStream):
+            response.stream = _DeadlineBody(response.stream, deadline, request)
+        return response
+
+
+class _DeadlineBody(httpx.SyncByteStream):
+    """A body from a user's client, checked against the deadline before each chunk their
+    transport reads (a chunk is what one socket read gave: a trickle is caught byte by byte,
+    where our ``iter_raw(CHUNK)`` would wait for 64 KiB)."""
+
+    def __init__(
+        self, inner: httpx.SyncByteStream, deadline: Deadline, request: httpx.Request
+    ) -> None:
+        self._inner = inner
+        self._deadline = deadline
+        self._request = request
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._inner:
+            yield chunk
+            if self._deadline.expired:  # before the next read
+                raise httpx.ReadTimeout("the deadline passed while reading", request=self._request)
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 class AsyncSendThrough(httpx.AsyncBaseTransport):
@@ -128,7 +166,61 @@ class AsyncSendThrough(httpx.AsyncBaseTransport):
         self._client = client
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self._client.send(request, stream=True, follow_redirects=False, auth=None)
+        deadline = current_deadline()
+        if deadline is None:
+            return await self._client.send(request, stream=True, follow_redirects=False, auth=None)
+        # Their sockets are out of reach; the task is not: cancel it at the deadline.
+        # A cancelled send may have reached the server: a read timeout, as for our sockets.
+        async with _held_to(deadline, request, httpx.ReadTimeout):
+            response = await self._client.send(
+                request, stream=True, follow_redirects=False, auth=None
+            )
+        if isinstance(response.stream, httpx.AsyncByteStream):  # always, for an AsyncClient
+            response.stream = _AsyncDeadlineBody(response.stream, deadline, request)
+        return response
+
+
+class _AsyncDeadlineBody(httpx.AsyncByteStream):
+    """A body from a user's client whose every wait for a chunk ends by the deadline (the
+    deadline is the one of the request, kept: the body is read after ``send`` returned)."""
+
+    def __init__(
+        self, inner: httpx.AsyncByteStream, deadline: Deadline, request: httpx.Request
+    ) -> None:
+        self._inner = inner
+        self._deadline = deadline
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        chunks = aiter(self._inner)
+        while True:
+            async with _held_to(self._deadline, self._request, httpx.ReadTimeout):
+                try:
+                    chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    return
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+@contextlib.asynccontextmanager
+async def _held_to(
+    deadline: Deadline, request: httpx.Request, expired: type[httpx.TimeoutException]
+) -> AsyncIterator[None]:
+    """Cancel the block at the deadline and raise that as httpx's ``expired`` (translated
+    like any timeout); a deadline already passed raises before any I/O."""
+    import asyncio  # here: the sync client must not pull in asyncio (start-up time)
+
+    scope = asyncio.timeout(capped(deadline, None, expired))
+    try:
+        async with scope:
+            yield
+    except TimeoutError as exc:
+        if not scope.expired():
+            raise
+        raise expired("the deadline passed; the request was cancelled", request=request) from exc
 
 
 # --- Building the two clients --------------------------------------------------------------
@@ -171,10 +263,13 @@ def sync_clients(
     if user is not None and not isinstance(user, httpx.Client):
         raise ConfigurationError(f"http_client must be an httpx.Client, got {type(user).__name__}")
     transport = None if user is None else SendThrough(user)
-    return (
+    clients = (
         httpx.Client(**_api_args(settings, _sync_log_hooks()), transport=transport),
         httpx.Client(**_video_args(settings, _sync_log_hooks()), transport=transport),
     )
+    if user is None:
+        _hold_deadlines(clients)
+    return clients
 
 
 def async_clients(
@@ -186,10 +281,22 @@ def async_clients(
             f"http_client must be an httpx.AsyncClient, got {type(user).__name__}"
         )
     transport = None if user is None else AsyncSendThrough(user)
-    return (
+    clients = (
         httpx.AsyncClient(**_api_args(settings, _async_log_hooks()), transport=transport),
         httpx.AsyncClient(**_video_args(settings, _async_log_hooks()), transport=transport),
     )
+    if user is None:
+        _hold_deadlines(clients)
+    return clients
+
+
+def _hold_deadlines(clients: tuple[httpx.Client, ...] | tuple[httpx.AsyncClient, ...]) -> None:
+    # httpx builds its own transports (and proxy mounts from the environment: passing a
+    # transport of ours would turn those off); the deadline goes under their pools.
+    from ._socket_deadline import hold_deadlines  # imports httpcore: only once a client exists
+
+    for client in clients:
+        hold_deadlines(client)
 
 
 def _sync_log_hooks() -> dict[str, list[Any]]:
