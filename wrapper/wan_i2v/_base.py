@@ -16,6 +16,7 @@ from typing import Any
 from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
 
 from ._config import Settings, resolve_settings
+from ._download import VideoSource
 from ._errors import TaskIncompleteError, ValidationError, WanI2VError
 from ._http import display_url
 from ._images import ImageInput
@@ -42,6 +43,7 @@ class BaseClient:
         site: str | None,
         timeout: float | None,
         max_retries: int | None,
+        max_video_bytes: int | None,
     ) -> None:
         self._settings = resolve_settings(
             api_key=api_key,
@@ -49,6 +51,7 @@ class BaseClient:
             site=site,
             timeout=timeout,
             max_retries=max_retries,
+            max_video_bytes=max_video_bytes,
         )
         self._shown_url = display_url(self._settings.base_url)
 
@@ -70,6 +73,14 @@ class BaseClient:
     @property
     def max_retries(self) -> int:
         return self._settings.max_retries
+
+    def _video_rules(self, plan: OutputPlan, source: VideoSource) -> dict[str, Any]:
+        """How ``PartialFile`` writes a video: replace or not, for which task, how big."""
+        return {
+            "overwrite": plan.overwrite,
+            "task_id": source.task_id,
+            "max_bytes": self._settings.max_video_bytes,
+        }
 
     def _plan_generation(
         self, fields: Mapping[str, Any], output: PathArg | None, overwrite: bool

@@ -19,6 +19,8 @@ ENV_BASE_URL: Final = "MULEROUTER_BASE_URL"
 ENV_SITE: Final = "MULEROUTER_SITE"
 ENV_PREFIX: Final = "MULEROUTER_"
 DOTENV_FILE: Final = ".env"
+DOTENV_MAX_BYTES: Final = 1_000_000  # a .env is a few lines; more is not one
+DOTENV_FIFO_SECONDS: Final = 5.0  # a .env served through a FIFO (secret managers) must finish
 
 # Documented constraints of the create request (spec/openapi.yaml, CreateGenerationTaskRequest).
 PROMPT_MAX_CHARS: Final = 800
@@ -45,6 +47,7 @@ RETRY_WAIT_MAX: Final = 20.0  # cap of the exponential backoff
 RETRY_WAIT_JITTER: Final = 1.0
 RETRY_AFTER_CAP: Final = 60.0  # a server's Retry-After is honoured up to this many seconds
 RETRYABLE_GET_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
+DEFAULT_MAX_VIDEO_BYTES: Final = 500_000_000  # a 5 s video is a few MB; a hostile host no more
 
 # Polling (wait()): the vendor's tools poll every 20 s fixed; we start fast and back off.
 POLL_FIRST_DELAY: Final = 2.0
