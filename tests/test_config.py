@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import httpx
 import pytest
@@ -82,6 +87,9 @@ def test_default_is_mulerouter() -> None:
         ({"timeout": True}, "timeout"),
         ({"max_retries": -1}, "max_retries"),
         ({"max_retries": 1.5}, "max_retries"),
+        ({"max_video_bytes": 0}, "max_video_bytes"),
+        ({"max_video_bytes": 1e9}, "max_video_bytes"),
+        ({"max_video_bytes": True}, "max_video_bytes"),
     ],
 )
 def test_bad_settings_are_refused(kwargs: dict[str, object], fragment: str) -> None:
@@ -89,3 +97,83 @@ def test_bad_settings_are_refused(kwargs: dict[str, object], fragment: str) -> N
     with pytest.raises(wan_i2v.ConfigurationError) as info:
         wan_i2v.Client(api_key="k", **kwargs)  # type: ignore[arg-type]
     assert fragment in str(info.value)
+
+
+# --- The .env file is opened as every input is: no hang, no unbounded read ----------------
+
+
+@pytest.fixture
+def dotenv_fifo() -> Iterator[Path]:
+    """``./.env`` as a FIFO (named pipe), waited for 0.3 s instead of the default."""
+    path = Path(".env")
+    os.mkfifo(path)
+    with mock.patch("wan_i2v._config.DOTENV_FIFO_SECONDS", 0.3):
+        yield path
+
+
+def _write_in_thread(path: Path, data: bytes, *, endless: bool = False) -> list[int]:
+    """Open the FIFO for writing in a thread and write ``data`` (forever if ``endless``,
+    until the reader goes); returns the running count of bytes written."""
+    written = [0]
+
+    def run() -> None:
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            while True:
+                written[0] += os.write(fd, data)
+                if not endless:
+                    break
+        except BrokenPipeError:
+            pass
+        finally:
+            os.close(fd)
+
+    threading.Thread(target=run, daemon=True).start()
+    return written
+
+
+def test_a_dotenv_fifo_without_a_writer_does_not_hang(dotenv_fifo: Path) -> None:
+    """A FIFO named .env that no one writes: ConfigurationError naming it within its wait
+    (reading it plainly blocks forever)."""
+    started = time.monotonic()
+    with pytest.raises(wan_i2v.ConfigurationError, match="FIFO"):
+        resolve_settings(api_key="k")
+    assert time.monotonic() - started < 2
+
+
+def test_a_dotenv_fifo_with_a_writer_is_read(dotenv_fifo: Path) -> None:
+    """A .env served through a FIFO (as some secret managers do) is read when it ends in time."""
+    _write_in_thread(dotenv_fifo, b"MULEROUTER_API_KEY=from-pipe\n")
+    assert key_of(resolve_settings()) == "from-pipe"
+
+
+def test_an_endless_dotenv_fifo_is_read_with_a_bound(dotenv_fifo: Path) -> None:
+    """A FIFO that never ends: refused past 1,000,000 bytes; the writer got no further than
+    that and one pipe buffer."""
+    written = _write_in_thread(dotenv_fifo, b"# " + b"x" * 65_000 + b"\n", endless=True)
+    with pytest.raises(wan_i2v.ConfigurationError, match="larger than 1,000,000 bytes"):
+        resolve_settings(api_key="k")
+    assert written[0] < 1_000_000 + 2 * 65_536 + 65_003
+
+
+def test_a_huge_dotenv_is_refused_unread() -> None:
+    """A 5 MB .env is refused naming the limit, by its size, before any read."""
+    Path(".env").write_bytes(b"# padding\n" * 500_000)
+    with (
+        mock.patch("wan_i2v._files.os.read", side_effect=AssertionError("read")),
+        pytest.raises(wan_i2v.ConfigurationError, match="larger than 1,000,000 bytes"),
+    ):
+        resolve_settings(api_key="k")
+
+
+def test_a_dotenv_that_is_a_device_is_refused() -> None:
+    """.env pointing at /dev/zero (endless): ConfigurationError naming a character device."""
+    Path(".env").symlink_to("/dev/zero")
+    with pytest.raises(wan_i2v.ConfigurationError, match="character device"):
+        resolve_settings(api_key="k")
+
+
+def test_a_dotenv_folder_is_ignored() -> None:
+    """A folder named .env is no .env file (as before)."""
+    Path(".env").mkdir()
+    assert read_dotenv(Path(".env")) == {}

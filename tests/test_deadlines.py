@@ -16,6 +16,7 @@ from conftest import TASK_ID, task_json
 from scripted import Seen, reply, scripted_server
 
 import wan_i2v
+from wan_i2v.testing import TINY_MP4
 
 # Real time, real processes or builds: run once, on the interpreter nox runs on.
 pytestmark = pytest.mark.slow
@@ -118,8 +119,8 @@ def test_download_has_an_overall_deadline(using: Any, tmp_path: Path) -> None:
         h.send_header("content-type", "video/mp4")
         h.send_header("content-length", str(10**6))
         h.end_headers()
-        for _ in range(100):
-            h.wfile.write(b"x" * 100)
+        for i in range(100):
+            h.wfile.write(TINY_MP4[i * 100 : (i + 1) * 100])  # a real video, slowly
             h.wfile.flush()
             time.sleep(0.2)
 

@@ -27,6 +27,7 @@ from test_cli import wan
 
 import wan_i2v
 from wan_i2v.sandbox import RunningSandbox, SandboxConfig, serve
+from wan_i2v.testing import TINY_MP4
 
 URL_IMAGE = "https://example.com/flower.jpg"
 
@@ -130,6 +131,8 @@ def _api_then_video(video_status: int) -> Any:
         base = f"http://{h.headers['host']}"
         if h.command == "POST":
             reply(h, 202, json.dumps(task_json()).encode())
+        elif h.path.startswith("/video") and video_status == 200:
+            reply(h, 200, TINY_MP4, content_type="video/mp4")
         elif h.path.startswith("/video"):
             reply(h, video_status, b"<html>no</html>", content_type="text/html")
         else:
@@ -406,7 +409,7 @@ def _hang(h: BaseHTTPRequestHandler, seen: Seen) -> None:
         h.send_response(200)
         h.send_header("content-length", str(10**7))
         h.end_headers()
-        h.wfile.write(b"\0" * 1000)
+        h.wfile.write(TINY_MP4[:1000])  # a video's start, then nothing
         h.wfile.flush()
         time.sleep(30)
         return

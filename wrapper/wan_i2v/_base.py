@@ -18,6 +18,7 @@ from typing import Any
 from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
 
 from ._config import Settings, resolve_settings
+from ._download import VideoSource
 from ._errors import ConfigurationError, TaskIncompleteError, ValidationError, WanI2VError
 from ._http import display_url
 from ._output import OutputPlan, plan_output
@@ -47,6 +48,7 @@ class BaseClient:
         timeout: float | None,
         max_retries: int | None,
         max_concurrent_creates: int,
+        max_video_bytes: int | None,
     ) -> None:
         if (
             isinstance(max_concurrent_creates, bool)
@@ -64,6 +66,7 @@ class BaseClient:
             site=site,
             timeout=timeout,
             max_retries=max_retries,
+            max_video_bytes=max_video_bytes,
         )
         self._shown_url = display_url(self._settings.base_url)
 
@@ -90,6 +93,14 @@ class BaseClient:
         """Ours for a failure of one request, without the key (whatever the server echoed)."""
         error = policy.translate(exc, url or self._shown_url)
         return scrubbed(error, self._settings.auth.scrubber, exc)
+
+    def _video_rules(self, plan: OutputPlan, source: VideoSource) -> dict[str, Any]:
+        """How ``PartialFile`` writes a video: replace or not, for which task, how big."""
+        return {
+            "overwrite": plan.overwrite,
+            "task_id": source.task_id,
+            "max_bytes": self._settings.max_video_bytes,
+        }
 
     def _plan_generation(
         self, fields: Mapping[str, Any], output: PathArg | None, overwrite: bool

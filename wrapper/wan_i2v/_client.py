@@ -62,6 +62,8 @@ class Client(BaseClient):
         site: ``"mulerouter"`` (default) or ``"mulerun"``; also ``MULEROUTER_SITE``.
         timeout: seconds for each HTTP request, connect to last byte (default 60).
         max_retries: retries of a failed request where retrying is safe (default 3; 0: off).
+        max_video_bytes: the most bytes a downloaded video may have (default 500 MB); a
+            bigger one is a ``DownloadError`` and leaves nothing behind.
         http_client: your own ``httpx.Client`` (proxies, transports). Requests are sent
             through it; it is never modified, and it stays yours to close.
         max_concurrent_creates: creates (uploads) this client has in flight at once (default
@@ -77,6 +79,7 @@ class Client(BaseClient):
         site: str | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
+        max_video_bytes: int | None = None,
         http_client: httpx.Client | None = None,
         max_concurrent_creates: int = DEFAULT_CONCURRENT_CREATES,
     ) -> None:
@@ -88,6 +91,7 @@ class Client(BaseClient):
                 timeout=timeout,
                 max_retries=max_retries,
                 max_concurrent_creates=max_concurrent_creates,
+                max_video_bytes=max_video_bytes,
             )
         except ConfigurationError as exc:
             # A traceback keeps this frame and prints its locals when formatted with them:
@@ -295,15 +299,13 @@ class Client(BaseClient):
                     if response.status_code >= 400:
                         raise video_error(response, task_id=source.task_id)
                     with (
-                        PartialFile(
-                            target, overwrite=plan.overwrite, task_id=source.task_id
-                        ) as part,
+                        PartialFile(target, response, **self._video_rules(plan, source)) as part,
                         deadline_reported(deadline, url=source.url, task_id=source.task_id),
                     ):
                         for chunk in response.iter_bytes():
                             part.write(chunk)
                             check_deadline(deadline, url=source.url, task_id=source.task_id)
-                        return part.commit(response)
+                        return part.commit()
                 finally:
                     response.close()
 

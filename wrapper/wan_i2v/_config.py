@@ -21,9 +21,12 @@ import httpx
 
 from ._constants import (
     DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_VIDEO_BYTES,
     DEFAULT_SITE,
     DEFAULT_TIMEOUT,
+    DOTENV_FIFO_SECONDS,
     DOTENV_FILE,
+    DOTENV_MAX_BYTES,
     ENV_API_KEY,
     ENV_BASE_URL,
     ENV_PREFIX,
@@ -31,6 +34,7 @@ from ._constants import (
     SITES,
 )
 from ._errors import ConfigurationError
+from ._files import InputFileError, read_input_file
 from ._http import ApiKeyAuth, ClientSettings, display_url
 from ._urls import is_http_url
 
@@ -43,6 +47,7 @@ class Settings:
     base_url: str
     timeout: float
     max_retries: int
+    max_video_bytes: int
 
     def __repr__(self) -> str:
         return (
@@ -62,6 +67,7 @@ def resolve_settings(
     site: str | None = None,
     timeout: float | None = None,
     max_retries: int | None = None,
+    max_video_bytes: int | None = None,
     dotenv_path: Path | None = None,
 ) -> Settings:
     """Resolve every setting: argument, then environment, then .env, then default.
@@ -74,11 +80,15 @@ def resolve_settings(
     url = _resolve_base_url(base_url, site, dotenv)
     checked_timeout = _check_timeout(DEFAULT_TIMEOUT if timeout is None else timeout)
     retries = _check_retries(DEFAULT_MAX_RETRIES if max_retries is None else max_retries)
+    video_cap = _check_max_video_bytes(
+        DEFAULT_MAX_VIDEO_BYTES if max_video_bytes is None else max_video_bytes
+    )
     return Settings(
         auth=_find_key(api_key, dotenv, base_url=url),
         base_url=url,
         timeout=checked_timeout,
         max_retries=retries,
+        max_video_bytes=video_cap,
     )
 
 
@@ -152,18 +162,31 @@ def _check_retries(max_retries: int) -> int:
     return max_retries
 
 
+def _check_max_video_bytes(max_video_bytes: int) -> int:
+    if (
+        isinstance(max_video_bytes, bool)
+        or not isinstance(max_video_bytes, int)
+        or max_video_bytes < 1
+    ):
+        raise ConfigurationError(f"max_video_bytes must be an int >= 1, got {max_video_bytes!r}.")
+    return max_video_bytes
+
+
 def read_dotenv(path: Path) -> dict[str, str]:
     """The ``MULEROUTER_*`` assignments of a .env file, read by python-dotenv's rules.
 
     Raises:
-        ConfigurationError: the file is not UTF-8 text (it names the file).
+        ConfigurationError: the file is not UTF-8 text, is larger than DOTENV_MAX_BYTES, is
+            not a regular file (a FIFO is read if its writer finishes within
+            DOTENV_FIFO_SECONDS: some secret managers serve .env that way), naming the file.
     """
     try:
-        raw = path.read_bytes()
+        # Opened as every input is (_files): a FIFO cannot hang us, a huge file is not read.
+        raw = read_input_file(path, limit=DOTENV_MAX_BYTES, fifo_seconds=DOTENV_FIFO_SECONDS)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return {}
-    except OSError as exc:
-        raise ConfigurationError(f"Cannot read {path}: {exc.strerror}.") from None
+    except InputFileError as exc:
+        raise ConfigurationError(f"Cannot read the .env file: {exc}.") from None
     try:
         text = raw.decode("utf-8-sig")  # a BOM is not part of the first name
     except UnicodeDecodeError as exc:

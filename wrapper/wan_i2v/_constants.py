@@ -21,6 +21,8 @@ ENV_BASE_URL: Final = "MULEROUTER_BASE_URL"
 ENV_SITE: Final = "MULEROUTER_SITE"
 ENV_PREFIX: Final = "MULEROUTER_"
 DOTENV_FILE: Final = ".env"
+DOTENV_MAX_BYTES: Final = 1_000_000  # a .env is a few lines; more is not one
+DOTENV_FIFO_SECONDS: Final = 5.0  # a .env served through a FIFO (secret managers) must finish
 
 # The image limits, read off the spec's facts (every image field shares them: the spec gives
 # `image` and `last_frame` the same x-image-* rules; _images checks against these).
@@ -41,6 +43,7 @@ RETRY_WAIT_INITIAL: Final = 0.5  # seconds before the first retry, doubled each 
 RETRY_WAIT_MAX: Final = 20.0  # cap of the exponential backoff
 RETRY_WAIT_JITTER: Final = 1.0
 RETRY_AFTER_CAP: Final = 60.0  # a server's Retry-After is honoured up to this many seconds
+DEFAULT_MAX_VIDEO_BYTES: Final = 500_000_000  # a 5 s video is a few MB; a hostile host no more
 
 # Polling (wait()): the vendor's tools poll every 20 s fixed; we start fast and back off.
 POLL_FIRST_DELAY: Final = 2.0

@@ -1,8 +1,10 @@
 """Where a video will go, checked before anything is paid for.
 
 Everything about the output that can fail is checked before the create POST: the target must
-not exist (unless ``overwrite``), its folder must exist or be creatable and writable, and the
-temporary and final names must fit the file system. A path ending in ``/`` is a folder (created
+not exist (unless ``overwrite``), and is never anything but a regular file or a symlink (a FIFO,
+a socket or a device is refused even with ``overwrite``: ``-o /dev/null --overwrite`` must not
+replace /dev/null); its folder must exist or be creatable and writable, and the temporary and
+final names must fit the file system. A path ending in ``/`` is a folder (created
 if missing). With no name yet (``output=None`` or a folder), the name is ``<task id>.mp4``,
 known once the task exists: the check is then about the folder.
 """
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._errors import OutputExistsError, ValidationError
+from ._files import special_kind
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 # The temporary file's name is short and fixed in length, so that any final name that fits the
@@ -43,9 +46,11 @@ class OutputPlan:
 
         Raises:
             OutputExistsError: it exists and ``overwrite`` is False.
+            ValidationError: it is a FIFO, a socket or a device (whatever ``overwrite`` says).
         """
         name = self.name if self.name is not None else safe_filename(default_name)
         target = self.folder / name
+        refuse_special(target)
         if not self.overwrite and (target.exists() or target.is_symlink()):
             raise OutputExistsError(path=str(target))
         return target
@@ -70,6 +75,8 @@ def plan_output(path: str | os.PathLike[str] | None, *, overwrite: bool) -> Outp
             folder, name = given, None
         else:
             folder, name = given.parent, given.name
+    if name is not None:
+        refuse_special(folder / name)  # before the folder's probe file: nothing made for it
     _ensure_folder(folder)
     if name is not None:
         _check_name(folder, name)
@@ -80,6 +87,20 @@ def plan_output(path: str | os.PathLike[str] | None, *, overwrite: bool) -> Outp
     if name is not None:
         plan.target(name)  # exists?
     return plan
+
+
+def refuse_special(target: Path) -> None:
+    """Only a regular file (or a symlink, replaced as a name) is ever replaced.
+
+    Raises:
+        ValidationError: ``target`` is a FIFO, a socket or a device.
+    """
+    kind = special_kind(target)
+    if kind is not None:
+        raise ValidationError(
+            field="output",
+            problem=f"{str(target)!r} is {kind}, not a regular file; it is never replaced",
+        )
 
 
 def _is_dir(path: Path) -> bool:

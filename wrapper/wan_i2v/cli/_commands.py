@@ -24,6 +24,7 @@ from .._client import Client
 from .._errors import ConfigurationError
 from .._images import inspect_image
 from .._logging import describe_body
+from .._output import plan_output
 from .._request import FIELDS, IMAGE_FIELDS, FieldInfo, build_create_request
 from ._batch import batch_command
 from ._contract import contract_command
@@ -69,6 +70,12 @@ TIMEOUT = click.option(
     help="Seconds to wait for the video.",
 )
 JSON = click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+MAX_VIDEO_BYTES = click.option(
+    "--max-video-bytes",
+    type=int,
+    default=None,
+    help=f"Refuse a video larger than this (default {c.DEFAULT_MAX_VIDEO_BYTES:,}).",
+)
 
 
 def field_option(info: FieldInfo) -> Callable[[F], F]:
@@ -115,12 +122,20 @@ def reporting(run: Run) -> Iterator[Run]:
         raise SystemExit(run.fail(error)) from None
 
 
-def _client(where: Where) -> Client:
-    return Client(base_url=where.base_url, site=where.site)
+def _client(where: Where, max_video_bytes: int | None = None) -> Client:
+    return Client(base_url=where.base_url, site=where.site, max_video_bytes=max_video_bytes)
+
+
+def _check_output(output: str | None, overwrite: bool, task_id: str | None = None) -> None:
+    """The checks ``generate`` makes of ``-o`` before paying, for the commands that write the
+    video later: refused now (exit 2) rather than after a wait or a billed create."""
+    plan = plan_output(output, overwrite=overwrite)
+    if task_id is not None:
+        plan.target(f"{task_id}.mp4")  # the default name, when -o is a folder or absent
 
 
 @contextlib.contextmanager
-def _sandbox_client() -> Iterator[Client]:
+def _sandbox_client(max_video_bytes: int | None = None) -> Iterator[Client]:
     try:
         from ..sandbox import SandboxConfig, serve
     except ImportError:
@@ -129,7 +144,9 @@ def _sandbox_client() -> Iterator[Client]:
         ) from None
     with serve(SandboxConfig(task_seconds=2.0)) as running:
         say(f"Using the offline sandbox at {running.url} (no API key, no cost)")
-        with Client(base_url=running.url, api_key=SANDBOX_KEY) as client:
+        with Client(
+            base_url=running.url, api_key=SANDBOX_KEY, max_video_bytes=max_video_bytes
+        ) as client:
             yield client
 
 
@@ -153,6 +170,7 @@ def command(function: F) -> F:
 @OVERWRITE
 @click.option("--no-wait", is_flag=True, help="Create the task, print its id, and exit.")
 @TIMEOUT
+@MAX_VIDEO_BYTES
 @click.option("--sandbox", is_flag=True, help="Use the offline sandbox instead of the API.")
 @JSON
 @command
@@ -163,6 +181,7 @@ def generate(
     overwrite: bool,
     no_wait: bool,
     timeout: float,
+    max_video_bytes: int | None,
     sandbox: bool,
     as_json: bool,
     **fields: Any,
@@ -171,8 +190,12 @@ def generate(
     where = Where(where.base_url, where.site, sandbox=sandbox)
     run = Run(as_json=as_json, where=where, output=output, overwrite=overwrite)
     with reporting(run), contextlib.ExitStack() as stack:
-        client = stack.enter_context(_sandbox_client() if sandbox else _client(where))
+        client = stack.enter_context(
+            _sandbox_client(max_video_bytes) if sandbox else _client(where, max_video_bytes)
+        )
         if no_wait:
+            if output is not None:  # the "Continue with" command below must be able to write
+                _check_output(output, overwrite)
             run.creating()
             task = client.create(**given(fields))
             run.created(task)
@@ -215,6 +238,7 @@ def status(where: Where, /, task_id: str, as_json: bool) -> None:
 @OVERWRITE
 @click.option("--no-download", is_flag=True, help="Only wait; print the video URL.")
 @TIMEOUT
+@MAX_VIDEO_BYTES
 @JSON
 @command
 def wait(
@@ -225,11 +249,14 @@ def wait(
     overwrite: bool,
     no_download: bool,
     timeout: float,
+    max_video_bytes: int | None,
     as_json: bool,
 ) -> None:
     """Wait for a task to finish, then download its video (resumes an interrupted wait)."""
     run = Run(as_json=as_json, where=where, output=output, overwrite=overwrite, known_id=task_id)
-    with reporting(run), _client(where) as client:
+    with reporting(run), _client(where, max_video_bytes) as client:
+        if not no_download:
+            _check_output(output, overwrite, task_id)  # before the wait, not after it
         with Progress(run) as progress:
             done = client.wait(task_id, timeout=timeout, on_status=progress)
         run.task = done
@@ -244,14 +271,22 @@ def wait(
 @click.argument("task_id")
 @OUTPUT
 @OVERWRITE
+@MAX_VIDEO_BYTES
 @JSON
 @command
 def download(
-    where: Where, /, task_id: str, output: str | None, overwrite: bool, as_json: bool
+    where: Where,
+    /,
+    task_id: str,
+    output: str | None,
+    overwrite: bool,
+    max_video_bytes: int | None,
+    as_json: bool,
 ) -> None:
     """Download the video of a finished task (a fresh link is fetched)."""
     run = Run(as_json=as_json, where=where, output=output, overwrite=overwrite, known_id=task_id)
-    with reporting(run), _client(where) as client:
+    with reporting(run), _client(where, max_video_bytes) as client:
+        _check_output(output, overwrite, task_id)
         task = client.get(task_id)
         run.task = task
         path = client.download(task, output, overwrite=overwrite)
