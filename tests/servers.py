@@ -1,5 +1,9 @@
 """Scripted local HTTP servers for tests that must see real sockets: what arrived (method, path,
-headers) and answers a mock cannot give (a reset, a hang, a body streamed lazily).
+headers) and answers a mock cannot give (a reset, a hang, a body streamed lazily, a trickle).
+
+Two levels, one module: ``scripted_server`` answers with declared ``Reply``/``Reset``/``Hang``
+values; ``handler_server`` hands the raw request handler to the test (``reply`` writes one
+whole answer), for answers written byte by byte.
 
 One ``ScriptedServer`` runs in a background thread on 127.0.0.1; ``server.script`` (a function
 of the request) says how to answer. Every request is recorded before it is answered, so tests
@@ -196,3 +200,73 @@ def wait_until(predicate: Callable[[], bool], seconds: float = 5.0) -> bool:
             return True
         time.sleep(0.01)
     return predicate()
+
+
+# --- The lower level: the test writes each answer ------------------------------------------
+
+
+@dataclass
+class Requests:
+    """What reached a ``handler_server``: (method, path, headers) of every request, in order."""
+
+    requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+
+    def count(self, method: str, prefix: str = "") -> int:
+        return sum(1 for m, p, _ in self.requests if m == method and p.startswith(prefix))
+
+
+Handler = Callable[[BaseHTTPRequestHandler, "Requests"], None]
+
+
+@contextmanager
+def handler_server(handle: Handler) -> Iterator[tuple[str, Requests]]:
+    """The lower level: ``handle(handler, requests)`` writes each answer itself, byte by byte
+    if it likes (trickles, lies about lengths); yields the base URL and what was seen."""
+    seen = Requests()
+    lock = threading.Lock()
+
+    class _Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _any(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            if length:
+                self.rfile.read(length)
+            with lock:
+                seen.requests.append((self.command, self.path, dict(self.headers.items())))
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                handle(self, seen)
+
+        do_GET = do_POST = _any
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def reply(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    body: bytes = b"",
+    *,
+    content_type: str = "application/json",
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Send one whole answer."""
+    handler.send_response(status)
+    handler.send_header("content-type", content_type)
+    handler.send_header("content-length", str(len(body)))
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
+    handler.end_headers()
+    handler.wfile.write(body)
+    handler.wfile.flush()

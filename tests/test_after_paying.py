@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 from conftest import TASK_ID, task_json
-from scripted import Seen, reply, scripted_server
+from servers import Requests, handler_server, reply
 
 import wan_i2v
 
 URL_IMAGE = "https://example.com/flower.jpg"
 
 
-def _creates(h: BaseHTTPRequestHandler, seen: Seen) -> None:
+def _creates(h: BaseHTTPRequestHandler, seen: Requests) -> None:
     reply(h, 202, json.dumps(task_json()).encode())
 
 
@@ -33,7 +33,7 @@ def test_a_foreign_failure_after_paying_is_task_incomplete(using: Any, tmp_path:
     """A non-wan_i2v error after the create (here on_created raising) becomes
     TaskIncompleteError carrying the task id and the reason, chained to the original; one POST."""
     with (
-        scripted_server(_creates) as (url, seen),
+        handler_server(_creates) as (url, seen),
         pytest.raises(wan_i2v.TaskIncompleteError) as info,
     ):
         using(
@@ -51,7 +51,7 @@ def test_a_foreign_failure_after_paying_is_task_incomplete(using: Any, tmp_path:
 
 def test_a_failure_before_paying_is_not_task_incomplete(using: Any, tmp_path: Path) -> None:
     """before_create raising stops everything before the POST: the user's own error, no task."""
-    with scripted_server(_creates) as (url, seen), pytest.raises(Boom):
+    with handler_server(_creates) as (url, seen), pytest.raises(Boom):
         using(
             lambda c: c.generate(
                 image=URL_IMAGE, prompt="p", output=tmp_path / "v.mp4", before_create=_fail
@@ -64,7 +64,7 @@ def test_a_failure_before_paying_is_not_task_incomplete(using: Any, tmp_path: Pa
 @pytest.mark.parametrize("timeout", ["x", -5, float("nan"), True])
 def test_download_refuses_a_bad_timeout_before_any_request(using: Any, timeout: object) -> None:
     """download(timeout=...) is checked like wait's: ValidationError naming it, nothing sent."""
-    with scripted_server(_creates) as (url, seen), pytest.raises(wan_i2v.ValidationError) as info:
+    with handler_server(_creates) as (url, seen), pytest.raises(wan_i2v.ValidationError) as info:
         using(lambda c: c.download(TASK_ID, timeout=timeout), base_url=url)
     assert info.value.field == "timeout"
     assert seen.requests == []

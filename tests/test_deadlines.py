@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import TASK_ID, task_json
-from scripted import Seen, reply, scripted_server
+from servers import Requests, handler_server, reply
 
 import wan_i2v
 from wan_i2v.testing import TINY_MP4
@@ -29,13 +29,13 @@ SLACK = 0.6
 def _status(answer: tuple[int, dict[str, str]]) -> Any:
     status, headers = answer
 
-    def handle(h: BaseHTTPRequestHandler, seen: Seen) -> None:
+    def handle(h: BaseHTTPRequestHandler, seen: Requests) -> None:
         reply(h, status, b'{"detail": "busy"}', headers=headers)
 
     return handle
 
 
-def _never_answers(h: BaseHTTPRequestHandler, seen: Seen) -> None:
+def _never_answers(h: BaseHTTPRequestHandler, seen: Requests) -> None:
     time.sleep(DEADLINE * 4)
 
 
@@ -51,7 +51,7 @@ def _never_answers(h: BaseHTTPRequestHandler, seen: Seen) -> None:
 def test_wait_ends_within_its_deadline(using: Any, handle: Any, named: str) -> None:
     """wait(timeout=2) raises WaitTimeoutError within 2 s plus a connect time, naming the
     failure that kept it from seeing the task (not 'last status: unknown')."""
-    with scripted_server(handle) as (url, seen):
+    with handler_server(handle) as (url, seen):
         started = time.monotonic()
         with pytest.raises(wan_i2v.WaitTimeoutError) as info:
             using(lambda c: c.wait(TASK_ID, timeout=DEADLINE), base_url=url)
@@ -64,7 +64,7 @@ def test_wait_ends_within_its_deadline(using: Any, handle: Any, named: str) -> N
 
 def test_wait_against_a_refused_connection_names_it(using: Any) -> None:
     """A server that is gone: the timeout says the connection was refused, on time."""
-    with scripted_server(_never_answers) as (url, _):
+    with handler_server(_never_answers) as (url, _):
         pass  # closed: the port now refuses
     started = time.monotonic()
     with pytest.raises(wan_i2v.WaitTimeoutError, match="connection refused"):
@@ -75,11 +75,11 @@ def test_wait_against_a_refused_connection_names_it(using: Any) -> None:
 def test_timeout_zero_looks_once(using: Any) -> None:
     """wait(id, timeout=0) makes exactly one status check, then gives up with what it saw."""
 
-    def handle(h: BaseHTTPRequestHandler, seen: Seen) -> None:
+    def handle(h: BaseHTTPRequestHandler, seen: Requests) -> None:
         reply(h, 200, json.dumps(task_json("running")).encode())
 
     with (
-        scripted_server(handle) as (url, seen),
+        handler_server(handle) as (url, seen),
         pytest.raises(wan_i2v.WaitTimeoutError, match="last status: running"),
     ):
         using(lambda c: c.wait(TASK_ID, timeout=0), base_url=url)
@@ -90,10 +90,10 @@ def test_timeout_zero_returns_a_finished_task(using: Any) -> None:
     """A task that is already done is returned by wait(id, timeout=0)."""
     done = task_json("succeeded", videos=["https://v.example/x.mp4"])
 
-    def handle(h: BaseHTTPRequestHandler, seen: Seen) -> None:
+    def handle(h: BaseHTTPRequestHandler, seen: Requests) -> None:
         reply(h, 200, json.dumps(done).encode())
 
-    with scripted_server(handle) as (url, seen):
+    with handler_server(handle) as (url, seen):
         task = using(lambda c: c.wait(TASK_ID, timeout=0), base_url=url)
     assert task.is_success
     assert seen.count("GET") == 1
@@ -102,10 +102,10 @@ def test_timeout_zero_returns_a_finished_task(using: Any) -> None:
 def test_poll_interval_zero_is_floored(using: Any) -> None:
     """poll_interval=0 for 2 s sends a handful of GETs (0.5 s floor), not thousands."""
 
-    def handle(h: BaseHTTPRequestHandler, seen: Seen) -> None:
+    def handle(h: BaseHTTPRequestHandler, seen: Requests) -> None:
         reply(h, 200, json.dumps(task_json("running")).encode())
 
-    with scripted_server(handle) as (url, seen), pytest.raises(wan_i2v.WaitTimeoutError):
+    with handler_server(handle) as (url, seen), pytest.raises(wan_i2v.WaitTimeoutError):
         using(lambda c: c.wait(TASK_ID, timeout=DEADLINE, poll_interval=0), base_url=url)
     assert 2 <= seen.count("GET") <= DEADLINE / 0.5 + 2
 
@@ -114,7 +114,7 @@ def test_download_has_an_overall_deadline(using: Any, tmp_path: Path) -> None:
     """A video host that trickles bytes forever: download(timeout=1) gives up on time and
     leaves no file, temporary or final."""
 
-    def handle(h: BaseHTTPRequestHandler, seen: Seen) -> None:
+    def handle(h: BaseHTTPRequestHandler, seen: Requests) -> None:
         h.send_response(200)
         h.send_header("content-type", "video/mp4")
         h.send_header("content-length", str(10**6))
@@ -124,7 +124,7 @@ def test_download_has_an_overall_deadline(using: Any, tmp_path: Path) -> None:
             h.wfile.flush()
             time.sleep(0.2)
 
-    with scripted_server(handle) as (url, _):
+    with handler_server(handle) as (url, _):
         started = time.monotonic()
         with pytest.raises(wan_i2v.DownloadError, match="did not finish"):
             using(lambda c: c.download(f"{url}/v.mp4", tmp_path / "v.mp4", timeout=1.0))

@@ -22,7 +22,7 @@ from conftest import KEY, TASK_ID, task_json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
-from scripted import Seen, reply, scripted_server
+from servers import Requests, handler_server, reply
 from test_cli import wan
 
 import wan_i2v
@@ -127,7 +127,7 @@ def test_output_none_checks_the_folder_not_a_fixed_name(
 def _api_then_video(video_status: int) -> Any:
     """A server that creates a task, reports it succeeded, and serves its video badly."""
 
-    def handle(h: BaseHTTPRequestHandler, seen: Seen) -> None:
+    def handle(h: BaseHTTPRequestHandler, seen: Requests) -> None:
         base = f"http://{h.headers['host']}"
         if h.command == "POST":
             reply(h, 202, json.dumps(task_json()).encode())
@@ -145,7 +145,7 @@ def _api_then_video(video_status: int) -> Any:
 def test_a_download_that_fails_after_paying_carries_the_task_id(using: Any, tmp_path: Path) -> None:
     """The video host fails: DownloadError with task_id, one POST only."""
     with (
-        scripted_server(_api_then_video(500)) as (url, seen),
+        handler_server(_api_then_video(500)) as (url, seen),
         pytest.raises(wan_i2v.DownloadError) as info,
     ):
         using(
@@ -165,7 +165,7 @@ def test_a_write_that_fails_after_paying_carries_the_task_id(
     """Disk full, permission, name: a DownloadError with task_id and the reason, never a raw
     OSError, and no file (temporary or final) left."""
     with (
-        scripted_server(_api_then_video(200)) as (url, _),
+        handler_server(_api_then_video(200)) as (url, _),
         mock.patch("wan_i2v._download.os.fsync", side_effect=OSError(code, "boom")),
         pytest.raises(wan_i2v.DownloadError) as info,
     ):
@@ -196,10 +196,10 @@ def test_a_failed_task_is_failed_whatever_its_error_looks_like(
     if error is not None:
         body["task_info"]["error"] = error
 
-    def handle(h: BaseHTTPRequestHandler, seen: Seen) -> None:
+    def handle(h: BaseHTTPRequestHandler, seen: Requests) -> None:
         reply(h, 200, json.dumps(body).encode())
 
-    with scripted_server(handle) as (url, seen), pytest.raises(wan_i2v.TaskFailedError) as info:
+    with handler_server(handle) as (url, seen), pytest.raises(wan_i2v.TaskFailedError) as info:
         using(lambda c: c.wait(TASK_ID, timeout=30), base_url=url)
     assert info.value.task_id == TASK_ID
     assert info.value.code == code
@@ -211,10 +211,10 @@ def test_error_code_beside_the_error_is_read(using: Any) -> None:
     body = task_json("failed")
     body["task_info"]["error_code"] = 4008
 
-    def handle(h: BaseHTTPRequestHandler, seen: Seen) -> None:
+    def handle(h: BaseHTTPRequestHandler, seen: Requests) -> None:
         reply(h, 200, json.dumps(body).encode())
 
-    with scripted_server(handle) as (url, _), pytest.raises(wan_i2v.TaskFailedError) as info:
+    with handler_server(handle) as (url, _), pytest.raises(wan_i2v.TaskFailedError) as info:
         using(lambda c: c.wait(TASK_ID, timeout=30), base_url=url)
     assert info.value.code == 4008
 
@@ -227,11 +227,11 @@ def test_deeply_nested_json_is_a_parse_error_at_once(using: Any) -> None:
     """A 200 nested 100,000 deep during wait(): APIResponseValidationError with the task id,
     at the first look (not a timeout minutes later, not a RecursionError)."""
 
-    def handle(h: BaseHTTPRequestHandler, seen: Seen) -> None:
+    def handle(h: BaseHTTPRequestHandler, seen: Requests) -> None:
         reply(h, 200, _deep(100_000))
 
     with (
-        scripted_server(handle) as (url, seen),
+        handler_server(handle) as (url, seen),
         pytest.raises(wan_i2v.APIResponseValidationError) as info,
     ):
         using(lambda c: c.wait(TASK_ID, timeout=30), base_url=url)
@@ -242,11 +242,11 @@ def test_deeply_nested_json_is_a_parse_error_at_once(using: Any) -> None:
 def test_an_unreadable_create_answer_is_outcome_unknown_and_never_resent(using: Any) -> None:
     """A 202 nested 100,000 deep: CreateOutcomeUnknownError, one POST."""
 
-    def handle(h: BaseHTTPRequestHandler, seen: Seen) -> None:
+    def handle(h: BaseHTTPRequestHandler, seen: Requests) -> None:
         reply(h, 202, _deep(100_000))
 
     with (
-        scripted_server(handle) as (url, seen),
+        handler_server(handle) as (url, seen),
         pytest.raises(wan_i2v.CreateOutcomeUnknownError),
     ):
         using(lambda c: c.create(image=URL_IMAGE, prompt="p"), base_url=url)
@@ -390,7 +390,7 @@ def test_cli_failure_after_paying_prints_the_id_and_how_to_finish(tmp_path: Path
     on stderr; with --json, one object holding task_id; no traceback."""
     image = tmp_path / "in.jpg"
     Image.new("RGB", (640, 480)).save(image)
-    with scripted_server(_api_then_video(500)) as (url, _):
+    with handler_server(_api_then_video(500)) as (url, _):
         result = wan(
             "--base-url", url, "generate", str(image), "--prompt", "x", "-o",
             str(tmp_path / "v.mp4"), "--json", env={"MULEROUTER_API_KEY": KEY},
@@ -401,7 +401,7 @@ def test_cli_failure_after_paying_prints_the_id_and_how_to_finish(tmp_path: Path
     assert "Traceback" not in result.stderr
 
 
-def _hang(h: BaseHTTPRequestHandler, seen: Seen) -> None:
+def _hang(h: BaseHTTPRequestHandler, seen: Requests) -> None:
     if h.command == "POST":
         time.sleep(30)
     base = f"http://{h.headers['host']}"
@@ -442,7 +442,7 @@ def test_cli_ctrl_c_during_the_create_says_a_task_may_exist(tmp_path: Path) -> N
     null, no traceback."""
     image = tmp_path / "in.jpg"
     Image.new("RGB", (640, 480)).save(image)
-    with scripted_server(_hang) as (url, seen):
+    with handler_server(_hang) as (url, seen):
         code, out, err = _interrupt(
             ["--base-url", url, "generate", str(image), "--prompt", "x", "--json"],
             {"MULEROUTER_API_KEY": KEY},
@@ -463,7 +463,7 @@ def test_cli_interrupted_download_leaves_nothing_and_says_how_to_finish(
     """Ctrl-C or SIGTERM during the download: the exit code, the task id and the command that
     finishes it (with the same --base-url), and no temporary file left behind."""
     out_dir = tmp_path / "out"
-    with scripted_server(_hang) as (url, seen):
+    with handler_server(_hang) as (url, seen):
         rc, _, err = _interrupt(
             ["--base-url", url, "wait", TASK_ID, "-o", f"{out_dir}/"],
             {"MULEROUTER_API_KEY": KEY},

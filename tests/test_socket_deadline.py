@@ -20,7 +20,7 @@ import httpcore
 import httpx
 import pytest
 from conftest import BASE, KEY, TASK_ID
-from scripted import Seen, scripted_server
+from servers import Requests, handler_server
 
 import wan_i2v
 from wan_i2v._deadline import Deadline, capped, current_deadline, deadline_scope
@@ -51,7 +51,7 @@ def _trickle(kind: str, content_type: str = "application/json") -> Any:
         "body": (status + headers + b"\r\n", b" " * 400),
     }[kind]
 
-    def handle(h: BaseHTTPRequestHandler, seen: Seen) -> None:
+    def handle(h: BaseHTTPRequestHandler, seen: Requests) -> None:
         h.wfile.write(fast)
         h.wfile.flush()
         stop = time.monotonic() + TRICKLE_FOR
@@ -107,7 +107,7 @@ def overrun(request: pytest.FixtureRequest) -> Any:
 def test_create_ends_at_its_request_timeout(overrun: Any, kind: str) -> None:
     """create with timeout=3 ends within 3 s (plus slack) whatever part the server trickles:
     the request's timeout is a wall clock, and the POST was sent, so its outcome is unknown."""
-    with scripted_server(_trickle(kind)) as (url, seen):
+    with handler_server(_trickle(kind)) as (url, seen):
         past = overrun(
             3.0,
             lambda c: c.create(image=URL_IMAGE, prompt="p"),
@@ -123,7 +123,7 @@ def test_create_ends_at_its_request_timeout(overrun: Any, kind: str) -> None:
 @pytest.mark.parametrize("kind", KINDS)
 def test_wait_ends_at_its_timeout(overrun: Any, kind: str) -> None:
     """wait(timeout=4) raises WaitTimeoutError within 4 s (plus slack) against a trickle."""
-    with scripted_server(_trickle(kind)) as (url, _):
+    with handler_server(_trickle(kind)) as (url, _):
         past = overrun(
             4.0, lambda c: c.wait(TASK_ID, timeout=4), wan_i2v.WaitTimeoutError, base_url=url
         )
@@ -134,7 +134,7 @@ def test_wait_ends_at_its_timeout(overrun: Any, kind: str) -> None:
 @pytest.mark.parametrize("kind", KINDS)
 def test_download_ends_at_its_timeout(overrun: Any, kind: str, tmp_path: Path) -> None:
     """download(timeout=5) raises DownloadError within 5 s (plus slack) and leaves no file."""
-    with scripted_server(_trickle(kind, "video/mp4")) as (url, _):
+    with handler_server(_trickle(kind, "video/mp4")) as (url, _):
         past = overrun(
             5.0,
             lambda c: c.download(f"{url}/v.mp4", tmp_path / "v.mp4", timeout=5),
@@ -147,7 +147,7 @@ def test_download_ends_at_its_timeout(overrun: Any, kind: str, tmp_path: Path) -
 def test_wait_against_a_trickled_status_line_is_on_time(overrun: Any) -> None:
     """The fast representative of the matrix: wait(timeout=1) against a status line trickled
     a byte every 0.25 s ends on time, sync and async (it ran for 60 s before)."""
-    with scripted_server(_trickle("status-line")) as (url, _):
+    with handler_server(_trickle("status-line")) as (url, _):
         past = overrun(
             1.0, lambda c: c.wait(TASK_ID, timeout=1), wan_i2v.WaitTimeoutError, base_url=url
         )
@@ -200,7 +200,7 @@ def test_a_pool_it_cannot_reach_is_refused_loudly() -> None:
 def test_a_trickling_proxy_is_held_too(overrun: Any, proxy_env: Callable[[str], None]) -> None:
     """Through a proxy from HTTP_PROXY (the trickling server itself, the API host unresolvable
     so only the proxy can answer), wait(timeout=1) still ends on time."""
-    with scripted_server(_trickle("status-line")) as (url, seen):
+    with handler_server(_trickle("status-line")) as (url, seen):
         proxy_env(url)
         past = overrun(
             1.0,
@@ -234,7 +234,7 @@ def test_a_users_async_client_is_cancelled_at_the_deadline(kind: str) -> None:
             assert not theirs.is_closed
             return past
 
-    with scripted_server(_trickle(kind)) as (url, _):
+    with handler_server(_trickle(kind)) as (url, _):
         past = asyncio.run(main(url))
     assert past < SLACK, f"{past:.2f} s past the deadline"
 
@@ -243,7 +243,7 @@ def test_a_users_sync_client_is_held_between_chunks() -> None:
     """Through a user's httpx.Client a trickled body is checked between chunks and closed:
     wait(timeout=1) ends on time. (A trickled status line or headers cannot be held there:
     D15 says so.)"""
-    with scripted_server(_trickle("body")) as (url, _), httpx.Client() as theirs:
+    with handler_server(_trickle("body")) as (url, _), httpx.Client() as theirs:
         client = wan_i2v.Client(api_key=KEY, base_url=url, http_client=theirs)
         past = _past(1.0, lambda: client.wait(TASK_ID, timeout=1), wan_i2v.WaitTimeoutError)
         client.close()
@@ -263,7 +263,7 @@ def test_cli_wait_timeout_is_a_wall_clock() -> None:
     started = time.monotonic()
     wan("--help")  # the interpreter's start-up, measured here: it is not the deadline's
     startup = time.monotonic() - started
-    with scripted_server(_trickle("headers")) as (url, _):
+    with handler_server(_trickle("headers")) as (url, _):
         started = time.monotonic()
         result = wan(
             "wait",
