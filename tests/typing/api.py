@@ -35,5 +35,11 @@ async def async_usage() -> Path:
             raise
 
 
+def resolution_is_a_literal(client: wan_i2v.Client) -> None:
+    # mypy --strict warns about an unused ignore: if "720P" stopped being an error (the
+    # generated Literal lost), this line would fail the type check.
+    client.create(image="a.png", prompt="p", resolution="720P")  # type: ignore[arg-type]
+
+
 if __name__ == "__main__":
     asyncio.run(async_usage())
