@@ -34,7 +34,7 @@ from ._download import (
     video_error,
     video_source,
 )
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, WanI2VError
 from ._http import sync_clients
 from ._output import OutputPlan, plan_output
 from ._polling import StatusCallback, Waiter
@@ -247,16 +247,26 @@ class Client(BaseClient):
         *,
         url: str | None = None,
     ) -> T:
-        """Run ``once`` under ``policy``: retried as it allows, failures translated to ours."""
+        """Run ``once`` under ``policy``: retried as it allows, failures translated to ours.
+
+        The first attempt runs outside stamina: its retry context is most of a create's own
+        cost, and almost every call succeeds at once. Only a failure enters it, and its first
+        attempt re-raises that failure, so the hooks, the waits and the attempt count are
+        those of a call stamina ran from the start (stamina stays the only backoff code)."""
+        shown = url or self._shown_url
+        try:
+            return once(deadline)
+        except CALL_ERRORS as exc:
+            replay: WanI2VError | None = policy.ours(exc, shown)
         for attempt in policy.attempts(self.max_retries, deadline):
             with attempt:
+                if replay is not None:
+                    failure, replay = replay, None
+                    raise failure  # attempt 1, made above: stamina decides what follows
                 try:
                     return once(deadline)
                 except CALL_ERRORS as exc:
-                    error = policy.translate(exc, url or self._shown_url)
-                    if error is exc:
-                        raise
-                    raise error from exc
+                    raise policy.ours(exc, shown)  # noqa: B904  # ours() chains it
         raise AssertionError("unreachable: stamina re-raises the last failure")
 
     def close(self) -> None:
