@@ -17,7 +17,7 @@ import httpx
 
 from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
 
-from ._async_io import call_hook, run_blocking, sleep
+from ._async_io import call_hook, run_blocking, sleep, upload
 from ._base import (
     BaseClient,
     BeforeCreateCallback,
@@ -190,11 +190,11 @@ class AsyncClient(BaseClient):
     async def _build(self, fields: CreateFields) -> CreateGenerationTaskRequest:
         # Reading a local image is file I/O: kept off the event loop (run_blocking).
         if has_local_image(fields):
-            return await run_blocking(build_create_request, fields)
-        return build_create_request(fields)
+            return await run_blocking(build_create_request, fields, stream_images=True)
+        return build_create_request(fields, stream_images=True)
 
     async def _post(self, body: CreateGenerationTaskRequest) -> Task:
-        request = create_request(body)
+        request = create_request(body, base_url=self._api.base_url, upload=upload)
         return await self._call(
             CREATE, Deadline(None), lambda deadline: self._send(request, deadline)
         )

@@ -78,7 +78,8 @@ class BaseClient:
         self, fields: Mapping[str, Any], output: PathArg | None, overwrite: bool
     ) -> tuple[CreateGenerationTaskRequest, OutputPlan]:
         """Everything ``generate`` checks before paying: the request, then the output."""
-        return build_create_request(fields), plan_output(output, overwrite=overwrite)
+        request = build_create_request(fields, stream_images=True)  # local images: D15
+        return request, plan_output(output, overwrite=overwrite)
 
 
 def has_local_image(fields: Mapping[str, Any]) -> bool:

@@ -40,7 +40,7 @@ from ._output import OutputPlan, plan_output
 from ._polling import StatusCallback, Waiter
 from ._request import CreateFields, build_create_request
 from ._retry import CALL_ERRORS, CREATE, GET, VIDEO, Policy
-from ._sync_io import call_hook, run_blocking, sleep
+from ._sync_io import call_hook, run_blocking, sleep, upload
 from ._task import Task
 from ._translate import CHUNK, BodyReader, create_request, get_request, task_or_error
 
@@ -186,11 +186,11 @@ class Client(BaseClient):
     def _build(self, fields: CreateFields) -> CreateGenerationTaskRequest:
         # Reading a local image is file I/O: kept off the event loop (run_blocking).
         if has_local_image(fields):
-            return run_blocking(build_create_request, fields)
-        return build_create_request(fields)
+            return run_blocking(build_create_request, fields, stream_images=True)
+        return build_create_request(fields, stream_images=True)
 
     def _post(self, body: CreateGenerationTaskRequest) -> Task:
-        request = create_request(body)
+        request = create_request(body, base_url=self._api.base_url, upload=upload)
         return self._call(CREATE, Deadline(None), lambda deadline: self._send(request, deadline))
 
     def _send(self, kwargs: dict[str, Any], deadline: Deadline) -> Task:
