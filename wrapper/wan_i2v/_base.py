@@ -13,9 +13,7 @@ import os
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
-
-from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
+from typing import TYPE_CHECKING, Any
 
 from ._config import Settings, resolve_settings
 from ._errors import TaskIncompleteError, ValidationError, WanI2VError
@@ -30,6 +28,9 @@ CreatedCallback = Callable[[Task], object]
 BeforeCreateCallback = Callable[[Mapping[str, Any]], object]
 PathArg = str | os.PathLike[str]
 logger = logging.getLogger("wan_i2v")
+
+if TYPE_CHECKING:  # loaded on the first request (_request)
+    from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
 
 
 class BaseClient:

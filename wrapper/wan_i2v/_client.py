@@ -7,11 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
 import httpx
-
-from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
 
 from ._base import (
     BaseClient,
@@ -43,6 +41,9 @@ from ._retry import CALL_ERRORS, CREATE, GET, VIDEO, Policy
 from ._sync_io import call_hook, run_blocking, sleep, upload
 from ._task import Task
 from ._translate import CHUNK, BodyReader, create_request, get_request, task_or_error
+
+if TYPE_CHECKING:  # the generated package (and attrs) load on the first request
+    from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
 
 T = TypeVar("T")
 

@@ -21,15 +21,17 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal, NotRequired
-
-from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
+from typing import TYPE_CHECKING, Any, Final, Literal, NotRequired
 
 from ._body import StreamedImage
 from ._fact_types import FieldFact
 from ._images import checked_image
+from ._lazy import generated_request_model
 from ._spec_facts import CREATE_FIELDS, IMAGE_FIELDS, Resolution, SpecFields
 from ._validation import check_field, describe_constraints, extra_body
+
+if TYPE_CHECKING:
+    from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
 
 __all__ = ["FIELDS", "IMAGE_FIELDS", "CreateFields", "FieldInfo", "Resolution"]
 
@@ -133,6 +135,7 @@ FIELDS: dict[str, FieldInfo] = _read_fields()
 _SENT_FIELDS = frozenset(CREATE_FIELDS)
 # The image fields are read and checked last: a bad prompt is reported before a 10 MB file is read.
 _CHECK_ORDER = sorted(FIELDS, key=lambda name: name in IMAGE_FIELDS)
+_REQUIRED = tuple(name for name, info in FIELDS.items() if info.required)
 
 
 def build_create_request(
@@ -147,12 +150,12 @@ def build_create_request(
         TypeError: a required field is missing or an unknown one is given, as for any call.
         ValidationError: naming the field, what is wrong and the limit; nothing was sent.
     """
-    unknown = sorted(set(fields) - set(FIELDS))
+    unknown = sorted(fields.keys() - FIELDS.keys())
     if unknown:
         raise TypeError(
             f"unexpected field {unknown[0]!r} (fields the spec does not know go in extra_body)"
         )
-    missing = [name for name, info in FIELDS.items() if info.required and name not in fields]
+    missing = [name for name in _REQUIRED if name not in fields]
     if missing:
         raise TypeError(f"missing required field {missing[0]!r}")
     body: dict[str, Any] = {}
@@ -165,7 +168,7 @@ def build_create_request(
             body[name] = _streamed_image(value, name)
         else:
             body[name] = check_field(info.fact, value)
-    request = CreateGenerationTaskRequest.from_dict(body)
+    request = generated_request_model().from_dict(body)
     request.additional_properties.update(extra_body(fields.get("extra_body"), _SENT_FIELDS))
     return request
 

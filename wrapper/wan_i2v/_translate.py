@@ -18,17 +18,17 @@ import functools
 import json
 import zlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from wan_i2v._generated.api.generation import create_generation_task, get_generation_task
-from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
-from wan_i2v._generated.models.task_response import TaskResponse
-
 from ._body import SHOWN_BODY, StreamedBody, streamed_json
 from ._errors import make_status_error
+from ._lazy import generated_endpoints, generated_task_model
 from ._task import Task
+
+if TYPE_CHECKING:
+    from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
 
 BODY_CAP = 1 << 20  # bytes of decoded body kept from any API answer
 CHUNK = 1 << 16
@@ -60,7 +60,7 @@ def create_request(
     goes as ``content=upload(streamed body)`` with its exact Content-Length, and the body
     as the DEBUG log shows it rides in a request extension.
     """
-    kwargs = create_generation_task._get_kwargs(body=body)
+    kwargs = generated_endpoints().create(body=body)
     kwargs["url"] = _absolute(base_url, kwargs["url"])
     streamed = streamed_json(kwargs["json"])
     if streamed is not None:
@@ -80,7 +80,7 @@ def _absolute(base_url: httpx.URL, path: str) -> httpx.URL:
 
 def get_request(task_id: Any) -> dict[str, Any]:
     """The status GET's arguments, from the generated code."""
-    return get_generation_task._get_kwargs(task_id)
+    return generated_endpoints().get(task_id)
 
 
 class BodyReader:
@@ -146,7 +146,7 @@ def task_or_error(response: httpx.Response, body: bytes) -> Task:
     try:
         data = _tolerant(json.loads(body))
         # Any 2xx with a task envelope is a task (202 documented; 200/201 on create, D8).
-        parsed = TaskResponse.from_dict(data)
+        parsed = generated_task_model().from_dict(data)
         return Task.from_generated(parsed, request_id=response.headers.get("traceparent"))
     except PARSE_ERRORS as exc:
         raise UnreadableAnswer(describe(exc), status_code=status) from exc
