@@ -15,9 +15,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
 import httpx
 
-from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
-
-from ._async_io import Semaphore, call_hook, run_blocking, sleep
+from ._async_io import Semaphore, call_hook, run_blocking, sleep, upload
 from ._base import (
     BaseClient,
     BeforeCreateCallback,
@@ -39,7 +37,7 @@ from ._download import (
     video_error,
     video_source,
 )
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, WanI2VError
 from ._http import async_clients
 from ._output import OutputPlan, plan_output
 from ._pacing import AsyncCreateGate
@@ -49,8 +47,10 @@ from ._retry import CALL_ERRORS, CREATE, GET, VIDEO, Policy
 from ._task import Task
 from ._translate import CHUNK, BodyReader, create_request, get_request, task_or_error
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the generated package (and attrs) load on the first request
     from collections.abc import Iterable, Mapping
+
+    from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
 
     from .batch import BatchRow, Journal, Manifest, RowResult
 
@@ -249,11 +249,11 @@ class AsyncClient(BaseClient):
     async def _build(self, fields: CreateFields) -> CreateGenerationTaskRequest:
         # Reading a local image is file I/O: kept off the event loop (run_blocking).
         if has_local_image(fields):
-            return await run_blocking(build_create_request, fields)
-        return build_create_request(fields)
+            return await run_blocking(build_create_request, fields, stream_images=True)
+        return build_create_request(fields, stream_images=True)
 
     async def _post(self, body: CreateGenerationTaskRequest) -> Task:
-        request = create_request(body)
+        request = create_request(body, base_url=self._api.base_url, upload=upload)
         # Waiting for a turn sends nothing, and the request's time starts once it has one.
 
         async def once(deadline: Deadline) -> Task:
@@ -323,16 +323,25 @@ class AsyncClient(BaseClient):
         *,
         url: str | None = None,
     ) -> T:
-        """Run ``once`` under ``policy``: retried as it allows, failures translated to ours."""
+        """Run ``once`` under ``policy``: retried as it allows, failures translated to ours.
+
+        The first attempt runs outside stamina: its retry context is most of a create's own
+        cost, and almost every call succeeds at once. Only a failure enters it, and its first
+        attempt re-raises that failure, so the hooks, the waits and the attempt count are
+        those of a call stamina ran from the start (stamina stays the only backoff code)."""
+        try:
+            return await once(deadline)
+        except CALL_ERRORS as exc:
+            replay: WanI2VError | None = self._translated(policy, exc, url)
         async for attempt in policy.attempts(self.max_retries, deadline):
             with attempt:
+                if replay is not None:
+                    failure, replay = replay, None
+                    raise failure  # attempt 1, made above: stamina decides what follows
                 try:
                     return await once(deadline)
                 except CALL_ERRORS as exc:
-                    error = self._translated(policy, exc, url)
-                    if error is exc:
-                        raise
-                    raise error from exc
+                    raise self._translated(policy, exc, url)  # noqa: B904  # chained
         raise AssertionError("unreachable: stamina re-raises the last failure")
 
     async def aclose(self) -> None:

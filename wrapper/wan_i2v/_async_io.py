@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Callable
 from typing import ParamSpec, TypeVar
+
+from ._body import AsyncUpload, StreamedBody
 
 P = ParamSpec("P")
 # Bounds how many creates one client has in flight (``async with``); made in __init__, which
@@ -26,6 +28,11 @@ async def sleep(seconds: float) -> None:
 async def run_blocking(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """File reading and other blocking work, off the event loop (in a worker thread)."""
     return await asyncio.to_thread(function, *args, **kwargs)
+
+
+def upload(body: StreamedBody) -> AsyncIterable[bytes]:
+    """A streamed request body as ``httpx.AsyncClient`` takes it."""
+    return AsyncUpload(body)
 
 
 async def call_hook(hook: Callable[..., object], *args: object) -> None:

@@ -13,9 +13,7 @@ import os
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
-
-from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
+from typing import TYPE_CHECKING, Any
 
 from ._config import Settings, resolve_settings
 from ._download import VideoSource
@@ -32,6 +30,9 @@ CreatedCallback = Callable[[Task], object]
 BeforeCreateCallback = Callable[[Mapping[str, Any]], object]
 PathArg = str | os.PathLike[str]
 logger = logging.getLogger("wan_i2v")
+
+if TYPE_CHECKING:  # loaded on the first request (_request)
+    from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
 
 
 class BaseClient:
@@ -90,8 +91,9 @@ class BaseClient:
         return self._settings.max_retries
 
     def _translated(self, policy: Policy, exc: Exception, url: str | None = None) -> WanI2VError:
-        """Ours for a failure of one request, without the key (whatever the server echoed)."""
-        error = policy.translate(exc, url or self._shown_url)
+        """Ours for a failure of one request, chained to it (so that it can be raised later),
+        without the key (whatever the server echoed)."""
+        error = policy.ours(exc, url or self._shown_url)
         return scrubbed(error, self._settings.auth.scrubber, exc)
 
     def _video_rules(self, plan: OutputPlan, source: VideoSource) -> dict[str, Any]:
@@ -106,7 +108,8 @@ class BaseClient:
         self, fields: Mapping[str, Any], output: PathArg | None, overwrite: bool
     ) -> tuple[CreateGenerationTaskRequest, OutputPlan]:
         """Everything ``generate`` checks before paying: the request, then the output."""
-        return build_create_request(fields), plan_output(output, overwrite=overwrite)
+        request = build_create_request(fields, stream_images=True)  # local images: D19
+        return request, plan_output(output, overwrite=overwrite)
 
 
 def has_local_image(fields: Mapping[str, Any]) -> bool:

@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
 import httpx
 
-from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
-
 from ._base import (
     BaseClient,
     BeforeCreateCallback,
@@ -34,19 +32,21 @@ from ._download import (
     video_error,
     video_source,
 )
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, WanI2VError
 from ._http import sync_clients
 from ._output import OutputPlan, plan_output
 from ._pacing import CreateGate
 from ._polling import StatusCallback, Waiter
 from ._request import CreateFields, build_create_request
 from ._retry import CALL_ERRORS, CREATE, GET, VIDEO, Policy
-from ._sync_io import Semaphore, call_hook, run_blocking, sleep
+from ._sync_io import Semaphore, call_hook, run_blocking, sleep, upload
 from ._task import Task
 from ._translate import CHUNK, BodyReader, create_request, get_request, task_or_error
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the generated package (and attrs) load on the first request
     from collections.abc import Iterable, Mapping
+
+    from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
 
     from .batch import BatchRow, Journal, Manifest, RowResult
 
@@ -245,11 +245,11 @@ class Client(BaseClient):
     def _build(self, fields: CreateFields) -> CreateGenerationTaskRequest:
         # Reading a local image is file I/O: kept off the event loop (run_blocking).
         if has_local_image(fields):
-            return run_blocking(build_create_request, fields)
-        return build_create_request(fields)
+            return run_blocking(build_create_request, fields, stream_images=True)
+        return build_create_request(fields, stream_images=True)
 
     def _post(self, body: CreateGenerationTaskRequest) -> Task:
-        request = create_request(body)
+        request = create_request(body, base_url=self._api.base_url, upload=upload)
         # Waiting for a turn sends nothing, and the request's time starts once it has one.
 
         def once(deadline: Deadline) -> Task:
@@ -319,16 +319,25 @@ class Client(BaseClient):
         *,
         url: str | None = None,
     ) -> T:
-        """Run ``once`` under ``policy``: retried as it allows, failures translated to ours."""
+        """Run ``once`` under ``policy``: retried as it allows, failures translated to ours.
+
+        The first attempt runs outside stamina: its retry context is most of a create's own
+        cost, and almost every call succeeds at once. Only a failure enters it, and its first
+        attempt re-raises that failure, so the hooks, the waits and the attempt count are
+        those of a call stamina ran from the start (stamina stays the only backoff code)."""
+        try:
+            return once(deadline)
+        except CALL_ERRORS as exc:
+            replay: WanI2VError | None = self._translated(policy, exc, url)
         for attempt in policy.attempts(self.max_retries, deadline):
             with attempt:
+                if replay is not None:
+                    failure, replay = replay, None
+                    raise failure  # attempt 1, made above: stamina decides what follows
                 try:
                     return once(deadline)
                 except CALL_ERRORS as exc:
-                    error = self._translated(policy, exc, url)
-                    if error is exc:
-                        raise
-                    raise error from exc
+                    raise self._translated(policy, exc, url)  # noqa: B904  # chained
         raise AssertionError("unreachable: stamina re-raises the last failure")
 
     def close(self) -> None:

@@ -31,7 +31,14 @@ from ._fact_types import ImageInput
 from ._image_structure import JPEG_SOF, STRUCTURE_CHECKS, Buffer, Corrupt
 from ._urls import is_http_url
 
-__all__ = ["ImageInfo", "ImageInput", "encode_image", "inspect_image"]
+__all__ = [
+    "CheckedImage",
+    "ImageInfo",
+    "ImageInput",
+    "checked_image",
+    "encode_image",
+    "inspect_image",
+]
 
 # Image bytes as the readers see them: bytes, or a flat byte view of a caller's buffer (so
 # that a 10 MB bytearray is not copied just to be checked).
@@ -71,6 +78,17 @@ class _Unreadable(Exception):
     """The header ends early or holds nonsense: the file is truncated or not that format."""
 
 
+@dataclass(frozen=True, slots=True)
+class CheckedImage:
+    """Local image data that passed every check: the bytes (read once) and their mime."""
+
+    data: _Buffer
+    mime: str
+
+    def data_uri(self) -> str:
+        return "data:" + self.mime + ";base64," + base64.b64encode(self.data).decode("ascii")
+
+
 def encode_image(value: ImageInput, *, field: str) -> str:
     """What to send for ``field`` (``"image"`` or ``"last_frame"``).
 
@@ -83,17 +101,29 @@ def encode_image(value: ImageInput, *, field: str) -> str:
     Raises:
         ValidationError: naming ``field``, what is wrong and the limit.
     """
+    image = checked_image(value, field=field)
+    return image if isinstance(image, str) else image.data_uri()
+
+
+def checked_image(value: ImageInput, *, field: str) -> str | CheckedImage:
+    """``encode_image`` without building the data URI of local data: its checked bytes and
+    mime instead (the client streams the Base64 from them). A str (URL or data URI) is
+    returned as ``encode_image`` returns it.
+
+    Raises:
+        ValidationError: naming ``field``, what is wrong and the limit.
+    """
     try:
         if isinstance(value, str):
             return _encode_str(value)
         if isinstance(value, os.PathLike):
-            return _data_uri(_read_path(value))
+            return _checked(_read_path(value))
         if isinstance(value, bytes | bytearray | memoryview):
-            return _data_uri(_as_buffer(value))
+            return _checked(_as_buffer(value))
         if callable(getattr(value, "read", None)):
             if isinstance(value, io.TextIOBase):
                 raise _Problem(_TEXT_MODE)
-            return _data_uri(_read_bounded(value.read))
+            return _checked(_read_bounded(value.read))
     except _Problem as exc:
         raise ValidationError(field=field, problem=str(exc)) from None
     raise ValidationError(
@@ -116,7 +146,7 @@ def inspect_image(data: bytes | bytearray | memoryview, *, field: str) -> ImageI
 # --- Where the bytes come from ------------------------------------------------------------
 
 
-def _encode_str(value: str) -> str:
+def _encode_str(value: str) -> str | CheckedImage:
     if not value:
         raise _Problem(f"is an empty string; give {_INPUT_KINDS}")
     if is_http_url(value):
@@ -126,7 +156,7 @@ def _encode_str(value: str) -> str:
     if _OTHER_SCHEME.match(value):
         scheme = value.split(":", 1)[0]
         raise _Problem(f"{scheme}:// URLs are not accepted; give {_INPUT_KINDS}")
-    return _data_uri(_read_path(value))
+    return _checked(_read_path(value))
 
 
 # Whitespace (str.isspace's set) and ASCII control characters, found by one regex search:
@@ -272,9 +302,8 @@ def _as_buffer(data: bytes | bytearray | memoryview) -> _Buffer:
     return view.cast("B") if view.c_contiguous else view.tobytes()
 
 
-def _data_uri(data: _Buffer) -> str:
-    info = _inspect(data)
-    return "data:" + info.mime + ";base64," + base64.b64encode(data).decode("ascii")
+def _checked(data: _Buffer) -> CheckedImage:
+    return CheckedImage(data, _inspect(data).mime)
 
 
 # --- What the bytes are -------------------------------------------------------------------

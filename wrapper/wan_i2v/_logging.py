@@ -8,6 +8,7 @@ import re
 
 import httpx
 
+from ._body import SHOWN_BODY
 from ._scrub import SECRET_HEADERS as _SECRET_HEADERS
 from ._urls import display_url
 
@@ -60,5 +61,6 @@ def describe_body(content: bytes | None, *, limit: int = 2000) -> str:
 def _content(request: httpx.Request) -> bytes | None:
     try:
         return request.content
-    except httpx.RequestNotRead:  # a streamed upload: nothing to show
-        return None
+    except httpx.RequestNotRead:  # streamed: our create body says how to show it (_body)
+        shown = request.extensions.get(SHOWN_BODY)
+        return shown if isinstance(shown, bytes) else None

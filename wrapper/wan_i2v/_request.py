@@ -21,13 +21,17 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal, NotRequired
+from typing import TYPE_CHECKING, Any, Final, Literal, NotRequired
 
-from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
-
+from ._body import StreamedImage
 from ._fact_types import FieldFact
+from ._images import checked_image
+from ._lazy import generated_request_model
 from ._spec_facts import CREATE_FIELDS, IMAGE_FIELDS, Resolution, SpecFields
 from ._validation import check_field, describe_constraints, extra_body
+
+if TYPE_CHECKING:
+    from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
 
 __all__ = ["FIELDS", "IMAGE_FIELDS", "CreateFields", "FieldInfo", "Resolution"]
 
@@ -131,21 +135,27 @@ FIELDS: dict[str, FieldInfo] = _read_fields()
 _SENT_FIELDS = frozenset(CREATE_FIELDS)
 # The image fields are read and checked last: a bad prompt is reported before a 10 MB file is read.
 _CHECK_ORDER = sorted(FIELDS, key=lambda name: name in IMAGE_FIELDS)
+_REQUIRED = tuple(name for name, info in FIELDS.items() if info.required)
 
 
-def build_create_request(fields: Mapping[str, Any]) -> CreateGenerationTaskRequest:
+def build_create_request(
+    fields: Mapping[str, Any], *, stream_images: bool = False
+) -> CreateGenerationTaskRequest:
     """Check every field and return the generated request model, ready to send.
+
+    With ``stream_images`` (the clients), a local image is held as a ``StreamedImage``: its
+    checked bytes, streamed as Base64 when sent (_body, D19), never built as a data URI.
 
     Raises:
         TypeError: a required field is missing or an unknown one is given, as for any call.
         ValidationError: naming the field, what is wrong and the limit; nothing was sent.
     """
-    unknown = sorted(set(fields) - set(FIELDS))
+    unknown = sorted(fields.keys() - FIELDS.keys())
     if unknown:
         raise TypeError(
             f"unexpected field {unknown[0]!r} (fields the spec does not know go in extra_body)"
         )
-    missing = [name for name, info in FIELDS.items() if info.required and name not in fields]
+    missing = [name for name in _REQUIRED if name not in fields]
     if missing:
         raise TypeError(f"missing required field {missing[0]!r}")
     body: dict[str, Any] = {}
@@ -154,7 +164,17 @@ def build_create_request(fields: Mapping[str, Any]) -> CreateGenerationTaskReque
         value = fields.get(name, info.field.default)
         if info.fact is None or (value is None and (info.optional or name not in fields)):
             continue
-        body[name] = check_field(info.fact, value)
-    request = CreateGenerationTaskRequest.from_dict(body)
+        if stream_images and info.fact.image is not None:
+            body[name] = _streamed_image(value, name)
+        else:
+            body[name] = check_field(info.fact, value)
+    request = generated_request_model().from_dict(body)
     request.additional_properties.update(extra_body(fields.get("extra_body"), _SENT_FIELDS))
     return request
+
+
+def _streamed_image(value: Any, name: str) -> str:
+    """The value sent for an image field: a URL or a data URI str as ``check_field`` gives it,
+    local data as a ``StreamedImage``."""
+    image = checked_image(value, field=name)
+    return image if isinstance(image, str) else StreamedImage(image)

@@ -104,6 +104,14 @@ class Policy:
         delay = backoff(retry_number) if asked is None else asked
         return None if delay >= deadline.remaining() else delay
 
+    def ours(self, exc: Exception, url: str) -> WanI2VError:
+        """The error to raise for ``exc``, chained to it (as ``raise ours from exc`` would)
+        unless it is ``exc`` itself, so that it can be raised later, outside the ``except``."""
+        error = self.translate(exc, url)
+        if error is not exc:
+            error.__cause__ = exc  # also sets __suppress_context__, as `from` does
+        return error
+
     def attempts(self, max_retries: int, deadline: Deadline) -> _RetryContextIterator:
         """The attempts of one call: ``for`` them in sync code, ``async for`` in async code
         (stamina serves both from one object; ``stamina.set_testing`` makes them instant)."""

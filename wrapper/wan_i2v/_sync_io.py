@@ -9,8 +9,10 @@ from __future__ import annotations
 import inspect
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import ParamSpec, TypeVar
+
+from ._body import StreamedBody, Upload
 
 P = ParamSpec("P")
 # Bounds how many creates one client has in flight across the threads that share it.
@@ -25,6 +27,11 @@ def sleep(seconds: float) -> None:
 def run_blocking(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Blocking work, run where we are: the sync client has no event loop to keep free."""
     return function(*args, **kwargs)
+
+
+def upload(body: StreamedBody) -> Iterable[bytes]:
+    """A streamed request body as ``httpx.Client`` takes it."""
+    return Upload(body)
 
 
 def call_hook(hook: Callable[..., object], *args: object) -> None:

@@ -13,6 +13,7 @@ line, key, field and problem (``skip_invalid`` keeps the good ones).
 
 from __future__ import annotations
 
+import base64
 import collections.abc
 import csv
 import hashlib
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
+from .._body import StreamedImage
 from .._errors import ValidationError, WanI2VError
 from .._output import safe_filename
 from .._request import FIELDS, IMAGE_FIELDS, FieldInfo, build_create_request
@@ -232,14 +234,23 @@ def _image_path(value: str, folder: Path) -> str:
     return str(path if path.is_absolute() else folder / path)
 
 
+def _image_hash(mime: str, data: bytes) -> str:
+    """An image by its content, the same whether it is held as a data URI or streamed."""
+    return f"{mime}:sha256:{hashlib.sha256(data).hexdigest()}"
+
+
 def fingerprint(body: Mapping[str, Any]) -> str:
     """A hash of a request body as sent: images by the hash of their data (a data URI holds
     the image's bytes; a URL is itself), every other field by its value."""
     shown = dict(body)
     for name in IMAGE_FIELDS:
         value = shown.get(name)
-        if isinstance(value, str) and value.startswith("data:"):
-            shown[name] = "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+        if isinstance(value, StreamedImage):  # what the clients send: the checked bytes
+            shown[name] = _image_hash(value.mime, value.data)
+        elif isinstance(value, str) and value.startswith("data:"):
+            head, _, payload = value.partition(",")
+            mime = head.removeprefix("data:").removesuffix(";base64")
+            shown[name] = _image_hash(mime, base64.b64decode(payload))
     canonical = json.dumps(shown, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
