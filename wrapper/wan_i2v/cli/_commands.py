@@ -30,6 +30,7 @@ from ._batch import batch_command
 from ._contract import contract_command
 from ._display import Progress, Run, Where, say, task_dict
 from ._exit import EXIT_USAGE
+from ._mcp import mcp_command
 
 F = TypeVar("F", bound=Callable[..., Any])
 SANDBOX_KEY = "sandbox-key"  # the sandbox's own throwaway key, never a real one
@@ -363,3 +364,4 @@ def sandbox_command(**options: Any) -> None:
 
 cli.add_command(contract_command)
 cli.add_command(batch_command)
+cli.add_command(mcp_command)
