@@ -136,23 +136,28 @@ def _generate_into(session: nox.Session, target: Path) -> None:
     )
 
 
-# What `nox -s generate` writes besides generated/: the spec's facts and the sync client, each
-# into wrapper/ by a script of ours (marked GENERATED at its top), formatted like generated/.
-FACTS = ROOT / "wrapper" / "wan_i2v" / "_spec_facts.py"
-SYNC_CLIENT = ROOT / "wrapper" / "wan_i2v" / "_client.py"
+# What `nox -s generate` writes besides generated/: the spec's facts and the sync twins of the
+# async modules (scripts/unasync.py's PAIRS), each into wrapper/ by a script of ours (marked
+# GENERATED at its top), formatted like generated/.
+WRAPPER = ROOT / "wrapper" / "wan_i2v"
+FACTS = WRAPPER / "_spec_facts.py"
+SYNC_TWINS = (WRAPPER / "_client.py", WRAPPER / "_deadline_streams.py")
 
 
-def _write_wrapper_files(session: nox.Session, facts: Path, sync_client: Path) -> None:
+def _write_wrapper_files(session: nox.Session, folder: Path) -> None:
+    """The facts module and the sync twins, written into ``folder``."""
+    facts = folder / FACTS.name
+    twins = [str(folder / twin.name) for twin in SYNC_TWINS]
     session.run("python", "scripts/generate_facts.py", "--output", str(facts))
-    session.run("python", "scripts/unasync.py", "--output", str(sync_client))
+    session.run("python", "scripts/unasync.py", "--output-dir", str(folder))
     # The rewrite leaves imports unused or out of order; then the same formatter as generated/.
-    session.run("ruff", "check", "--fix-only", "--quiet", str(sync_client))
-    session.run("ruff", "format", "--quiet", str(facts), str(sync_client))
+    session.run("ruff", "check", "--fix-only", "--quiet", *twins)
+    session.run("ruff", "format", "--quiet", str(facts), *twins)
 
 
 @nox.session(python=PYTHON)
 def generate(session: nox.Session) -> None:
-    """Rewrite generated/, the spec's facts and the sync client from their sources."""
+    """Rewrite generated/, the spec's facts and the sync twins from their sources."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "generate"))
     fresh = SCRATCH / GENERATED.name
     try:
@@ -161,20 +166,20 @@ def generate(session: nox.Session) -> None:
         shutil.move(fresh, GENERATED)
     finally:
         shutil.rmtree(SCRATCH, ignore_errors=True)
-    _write_wrapper_files(session, FACTS, SYNC_CLIENT)
+    _write_wrapper_files(session, WRAPPER)
 
 
 @nox.session(python=PYTHON)
 def regen_check(session: nox.Session) -> None:
-    """Fail, printing the diff, when generated/, the spec's facts or the sync client differ
-    from what their sources make."""
+    """Fail, printing the diff, when generated/, the spec's facts or a sync twin differ from
+    what their sources make."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "generate"))
     fresh = SCRATCH / GENERATED.name
     try:
         _generate_into(session, fresh)
         diff = _tree_diff(GENERATED, fresh)
-        _write_wrapper_files(session, SCRATCH / FACTS.name, SCRATCH / SYNC_CLIENT.name)
-        for committed in (FACTS, SYNC_CLIENT):
+        _write_wrapper_files(session, SCRATCH)
+        for committed in (FACTS, *SYNC_TWINS):
             diff += _file_diff(committed, SCRATCH / committed.name)
     finally:
         shutil.rmtree(SCRATCH, ignore_errors=True)
@@ -182,10 +187,10 @@ def regen_check(session: nox.Session) -> None:
         sys.stderr.writelines(diff)
         session.error(
             "Generated files differ from what their sources make (diff above). Never edit them "
-            "by hand: change spec/openapi.yaml or wrapper/wan_i2v/_async_client.py, then "
-            "`nox -s generate`."
+            "by hand: change spec/openapi.yaml or the async source (wrapper/wan_i2v/_async_*.py), "
+            "then `nox -s generate`."
         )
-    session.log("generated/, _spec_facts.py and _client.py match their sources")
+    session.log("generated/, _spec_facts.py and the sync twins match their sources")
 
 
 def _file_diff(committed: Path, fresh: Path) -> list[str]:

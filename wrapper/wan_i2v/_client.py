@@ -1,6 +1,6 @@
-"""The synchronous client. GENERATED from _async_client.py by scripts/unasync.py: do not
-edit by hand. Change _async_client.py, then run `nox -s generate` (`nox -s regen_check`
-fails when this file and its source disagree)."""
+"""The synchronous twin of _async_client.py. GENERATED from it by scripts/unasync.py: do
+not edit by hand. Change _async_client.py, then run `nox -s generate` (`nox -s
+regen_check` fails when this file and its source disagree)."""
 
 from __future__ import annotations
 
