@@ -163,7 +163,7 @@ def interruptions_noted(task_id: str) -> Iterator[None]:
             )
             if note not in getattr(exc, "__notes__", ()):  # nested calls note it once
                 exc.add_note(note)
-                logger.warning("%s interrupted: %s", type(exc).__name__, note)
+                logger.warning("%s: %s", type(exc).__name__, note.removeprefix("wan_i2v: "))
         raise
 
 
