@@ -192,6 +192,11 @@ class Sent:
     """Body bytes a socket server managed to write, per request (before the client left)."""
 
     per_request: list[int] = field(default_factory=list)
+    first_request_at: float | None = None  # time.monotonic() when the first request came
+
+    def started(self) -> None:
+        if self.first_request_at is None:
+            self.first_request_at = time.monotonic()
 
 
 @contextmanager
@@ -210,6 +215,7 @@ def trickle(where: Literal["status", "body"], sent: Sent) -> SocketHandler:
     """Answer one byte every 0.25 s, forever: from the status line on, or after the headers."""
 
     def handle(handler: BaseHTTPRequestHandler) -> None:
+        sent.started()
         count = 0
         sent.per_request.append(0)
         if where == "body":
@@ -250,10 +256,11 @@ def endless(sent: Sent) -> SocketHandler:
     return handle
 
 
-def always(status: int, headers: dict[str, str] | None = None) -> SocketHandler:
+def always(status: int, sent: Sent, headers: dict[str, str] | None = None) -> SocketHandler:
     """Answer every request with ``status`` (a 429 or a 5xx, say) and a short JSON body."""
 
     def handle(handler: BaseHTTPRequestHandler) -> None:
+        sent.started()
         reply(handler, status, b'{"detail": "not now"}', headers=headers)
 
     return handle
