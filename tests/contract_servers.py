@@ -8,12 +8,19 @@ counts what reached it, so that tests can prove no billable body ever did.
 from __future__ import annotations
 
 import json
+import random
+import re
+import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 
 import httpx
 import jsonschema
+from scripted import Seen, reply, scripted_server
 
 from wan_i2v import _spec_facts as facts
 from wan_i2v._spec import load_spec
@@ -22,6 +29,19 @@ from wan_i2v.contract._rules import validator
 BASE = "https://api.test"
 KEY = "contract-engine-SECRET-key"
 CREATE = facts.CREATE_PATH
+# The only paths the engine may ask: the create path, and the get path with a canonical UUID.
+_UUID = "[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}"
+API_PATHS = re.compile(
+    f"{re.escape(facts.CREATE_PATH)}|"
+    + re.escape(facts.GET_PATH).replace(re.escape("{task_id}"), _UUID)
+)
+
+
+def outside_api(paths: list[str]) -> list[str]:
+    """The paths (as sent, query included) that are neither of the API's two."""
+    return [p for p in paths if not API_PATHS.fullmatch(p)]
+
+
 # How refusals name what is wrong: every violation (the sandbox that names them all, FastAPI's
 # loc lists, or only in the message text), the first one (by alphabetical order with required
 # fields first, like today's sandbox, or by body order), or nothing at all.
@@ -43,22 +63,29 @@ class ScriptedServer:
     everything_404: bool = False
     rate_limited: int = 0  # the first N requests get 429
     retry_after: str | None = "2"
+    server_errors: float = 0.0  # this share of requests (seeded) gets a 500, 502 or 503
+    seed: int = 7
+    accept_creates: bool = False  # every keyed POST is taken: 202, a task (billed)
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     # What reached it.
     requests: int = 0
     posts_with_key: int = 0
     valid_with_key: int = 0  # create bodies valid under the real spec, sent with the key
     created: int = 0
+    errors_sent: int = 0
+    paths: list[str] = field(default_factory=list)  # every path asked, query included
 
     def __post_init__(self) -> None:
         self._enforced = validator(self.spec)
         self._real = validator(load_spec())
+        self._random = random.Random(self.seed)
 
     def client(self) -> httpx.Client:
         return httpx.Client(transport=httpx.MockTransport(self.handle))
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests += 1
+        self.paths.append(request.url.raw_path.decode("ascii"))
         keyed = request.headers.get("authorization") == f"Bearer {self.key}"
         body: Any = None
         if request.method == "POST":
@@ -69,6 +96,10 @@ class ScriptedServer:
         if self.requests <= self.rate_limited:
             headers = {"Retry-After": self.retry_after} if self.retry_after else {}
             return httpx.Response(429, json={"detail": "slow down"}, headers=headers)
+        if self.server_errors and self._random.random() < self.server_errors:
+            self.errors_sent += 1
+            status = self._random.choice([500, 502, 503])
+            return httpx.Response(status, text="<html>upstream hiccup</html>")
         path = request.url.path
         if self.everything_404 or not path.startswith(CREATE):
             return httpx.Response(404, json={"detail": "Not Found"})
@@ -82,7 +113,7 @@ class ScriptedServer:
                 return httpx.Response(200, json={"task_info": {"id": task_id, "status": "UNKNOWN"}})
             return self._error(self.unknown_task_status, [f"task {task_id} not found"], [])
         problems = self._problems(body)
-        if not problems:
+        if not problems or (self.accept_creates and keyed):
             self.created += 1
             return httpx.Response(202, json=_task(str(uuid.uuid4()), "pending"))
         if self.naming.startswith("first"):
@@ -149,3 +180,87 @@ def _task(task_id: str, status: str, videos: list[str] | None = None) -> dict[st
 def task(task_id: str, status: str, videos: list[str] | None = None) -> dict[str, Any]:
     """A task envelope as the API sends it."""
     return _task(task_id, status, videos)
+
+
+# --- Real sockets: servers that misbehave below HTTP's answers ----------------------------
+
+SocketHandler = Callable[[BaseHTTPRequestHandler], None]
+
+
+@dataclass
+class Sent:
+    """Body bytes a socket server managed to write, per request (before the client left)."""
+
+    per_request: list[int] = field(default_factory=list)
+    first_request_at: float | None = None  # time.monotonic() when the first request came
+
+    def started(self) -> None:
+        if self.first_request_at is None:
+            self.first_request_at = time.monotonic()
+
+
+@contextmanager
+def socket_api(handle: SocketHandler) -> Iterator[tuple[str, Seen]]:
+    """A real HTTP server on 127.0.0.1 answering every request with ``handle``; yields its
+    base URL and every (method, path, headers) it saw."""
+
+    def answer(handler: BaseHTTPRequestHandler, seen: Seen) -> None:
+        handle(handler)
+
+    with scripted_server(answer) as (url, seen):
+        yield url, seen
+
+
+def trickle(where: Literal["status", "body"], sent: Sent) -> SocketHandler:
+    """Answer one byte every 0.25 s, forever: from the status line on, or after the headers."""
+
+    def handle(handler: BaseHTTPRequestHandler) -> None:
+        sent.started()
+        count = 0
+        sent.per_request.append(0)
+        if where == "body":
+            handler.send_response(404)
+            handler.send_header("content-type", "application/json")
+            handler.send_header("content-length", str(10**9))
+            handler.end_headers()
+            handler.wfile.flush()
+        line = b"HTTP/1.1 404 Not Found\r\n" if where == "status" else b'{"detail": "'
+        while True:
+            for byte in line if count == 0 else b"x":
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+                count += 1
+                sent.per_request[-1] = count
+                time.sleep(0.25)
+
+    return handle
+
+
+def endless(sent: Sent) -> SocketHandler:
+    """Answer the documented status at once, then a body that never ends, as fast as the
+    socket takes it (no read ever waits: only a cap or a deadline ends it)."""
+    chunk = b"x" * 65536
+
+    def handle(handler: BaseHTTPRequestHandler) -> None:
+        status = 400 if handler.command == "POST" else 404
+        handler.send_response(status)
+        handler.send_header("content-type", "application/json")
+        handler.send_header("transfer-encoding", "chunked")
+        handler.end_headers()
+        sent.per_request.append(0)
+        frame = b"%x\r\n" % len(chunk) + chunk + b"\r\n"
+        while True:
+            handler.wfile.write(frame)
+            sent.per_request[-1] += len(chunk)
+
+    return handle
+
+
+def always(status: int, sent: Sent, headers: dict[str, str] | None = None) -> SocketHandler:
+    """Answer every request with ``status`` (a 429 or a 5xx, say) and a short JSON body."""
+
+    def handle(handler: BaseHTTPRequestHandler) -> None:
+        sent.started()
+        reply(handler, status, b'{"detail": "not now"}', headers=headers)
+
+    return handle

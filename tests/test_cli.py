@@ -283,3 +283,90 @@ def test_sandbox_command_serves_the_api() -> None:
         process.send_signal(signal.SIGINT)
         stdout, _ = process.communicate(timeout=20)
     assert f"http://127.0.0.1:{port}" in stdout
+
+
+# --- The newcomer's path (issue 21) ------------------------------------------------------------
+
+
+def _created(sandbox: RunningSandbox, image: Path) -> str:
+    created = wan(
+        "generate", str(image), "--prompt", "p", "--no-wait", "--json", env=env_for(sandbox)
+    )
+    assert created.returncode == 0, created.stderr
+    return str(json.loads(created.stdout)["task_id"])
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_download_onto_an_existing_file_is_usage_with_no_finish_hint(
+    sandbox: RunningSandbox, image: Path, tmp_path: Path, as_json: bool
+) -> None:
+    """`download ID -o existing`: exit 2, the file untouched, and no "may be billed" or
+    "finish it with" the same failing command (nor `finish_with` in --json)."""
+    task_id = _created(sandbox, image)
+    existing = tmp_path / "taken.mp4"
+    existing.write_bytes(b"mine")
+    args = ["download", task_id, "-o", str(existing)] + (["--json"] if as_json else [])
+    result = wan(*args, env=env_for(sandbox))
+    assert result.returncode == 2
+    assert existing.read_bytes() == b"mine"
+    assert "already exists" in result.stderr
+    assert "may be billed" not in result.stderr
+    assert "Finish it with" not in result.stderr
+    if as_json:
+        data = json.loads(result.stdout)
+        assert "finish_with" not in data
+        assert data["task_id"] == task_id
+
+
+def test_json_errors_carry_phase_and_the_task_id_given(sandbox: RunningSandbox) -> None:
+    """`status ID --json` for a task the API does not know: the error names the id given
+    (not null) and has `phase`; no "may be billed" hint for a task that does not exist."""
+    task_id = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
+    result = wan("status", task_id, "--json", env=env_for(sandbox))
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert data["task_id"] == task_id
+    assert "phase" in data
+    assert data["error"] == "NotFoundError"
+    assert "may be billed" not in result.stderr
+
+
+def test_a_failed_task_json_error_has_its_phase(image: Path, tmp_path: Path) -> None:
+    """A task that failed: the --json error says phase "failed", with its task id."""
+    with serve(SandboxConfig(api_key=KEY, task_seconds=0, fail_rate=1.0)) as failing:
+        args = ["generate", str(image), "--prompt", "p", "-o", str(tmp_path / "x.mp4"), "--json"]
+        result = wan(*args, env=env_for(failing))
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert data["phase"] == "failed"
+    assert data["task_id"]
+
+
+def test_an_unknown_status_word_prints_nothing_on_stderr(tmp_path: Path) -> None:
+    """A status word the spec does not know, with no logging configured: `status` shows it
+    and stderr stays empty (no line through Python's last-resort handler)."""
+    from scripted import reply, scripted_server
+
+    task_id = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
+    body = {"task_info": {"id": task_id, "status": "frobnicating",
+                          "created_at": "2023-11-07T05:31:56Z",
+                          "updated_at": "2023-11-07T05:31:56Z"}}  # fmt: skip
+
+    def answer(handler: object, seen: object) -> None:
+        reply(handler, 200, json.dumps(body).encode())  # type: ignore[arg-type]
+
+    with scripted_server(answer) as (url, _):
+        result = wan("status", task_id, env={"MULEROUTER_BASE_URL": url, "MULEROUTER_API_KEY": KEY})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"{task_id}: frobnicating"
+    assert result.stderr == ""
+
+
+def test_check_prints_readable_lines_not_a_dict(image: Path) -> None:
+    """`check` without --json describes each image in words, never as a Python dict repr."""
+    result = wan("check", str(image), "--prompt", "Leaves fall")
+    assert result.returncode == 0, result.stderr
+    size = image.stat().st_size
+    assert result.stderr.splitlines() == [f"image: jpeg, 640x480 px, {size:,} bytes"]
+    assert "{'" not in result.stdout + result.stderr
+    assert json.loads(result.stdout)["prompt"] == "Leaves fall"

@@ -4,18 +4,41 @@ server could bill."""
 from __future__ import annotations
 
 import json
-from typing import Any
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Literal
 
+import httpx
 import jsonschema
 import pytest
-from contract_servers import BASE, KEY, ScriptedServer, task
+from contract_servers import (
+    BASE,
+    KEY,
+    ScriptedServer,
+    Sent,
+    always,
+    endless,
+    outside_api,
+    socket_api,
+    task,
+    trickle,
+)
+from sandbox_processes import sandbox_process
+from scripted import Seen
 
+from wan_i2v import _spec_facts as facts
 from wan_i2v._spec import load_spec
 from wan_i2v.contract import (
+    DEFAULT_BUDGET,
     ContractReport,
     KeyRefusedError,
+    NoAnswerError,
     Rule,
     ServerKind,
+    UnknownTaskError,
     Verdict,
     check_contract,
     plan,
@@ -23,6 +46,7 @@ from wan_i2v.contract import (
     weakened,
     weakened_specs,
 )
+from wan_i2v.contract import _engine as engine
 from wan_i2v.contract._plan import ABSENT, BillableProbeError, assert_unbillable
 from wan_i2v.contract._rules import validator
 from wan_i2v.sandbox import SandboxConfig, serve
@@ -33,6 +57,7 @@ pytestmark = pytest.mark.slow
 SPEC = load_spec()
 RULES = rules(SPEC)
 PLAN = plan(SPEC)
+TASK = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
 
 
 def run(server: ScriptedServer, **kwargs: Any) -> tuple[ContractReport, list[float]]:
@@ -42,6 +67,7 @@ def run(server: ScriptedServer, **kwargs: Any) -> tuple[ContractReport, list[flo
         report = check_contract(BASE, KEY, http_client=client, sleep=sleeps.append, **kwargs)
     assert server.valid_with_key == 0, "a billable body reached the server"
     assert server.created == 0
+    assert outside_api(server.paths) == []
     return report, sleeps
 
 
@@ -201,21 +227,146 @@ def test_429_is_waited_out_as_retry_after_says() -> None:
     assert report.rate_limited == 3
 
 
-def test_429_asking_too_long_fails_the_check_without_waiting() -> None:
-    """Retry-After beyond 30 s is not slept: that check fails, naming the 429."""
+def test_429_asking_beyond_the_budget_stops_the_run_without_waiting() -> None:
+    """Retry-After longer than the run's budget is not slept: the run could not finish, says
+    why, and calls nothing drift."""
     server = ScriptedServer(rate_limited=1, retry_after="3600")
     report, sleeps = run(server)
     assert sleeps == []
-    assert "429" in drifted(report)["unknown task: GET a random id -> 404 error"]
+    assert report.outcome == "could not finish"
+    assert report.incomplete is not None
+    assert "asked to wait 3600 s" in report.incomplete
+    assert not report.drift
+    assert {c.verdict for c in report.checks} == {Verdict.CANNOT_TELL}
+    assert report.summary().startswith("could not finish (stopped: the server asked")
 
 
-def test_persistent_429_is_bounded() -> None:
-    """A server that always answers 429 is asked a bounded number of times per request."""
+def test_persistent_429_is_bounded_and_never_drift() -> None:
+    """A server that always answers 429: each request asked MAX_TRIES times, Retry-After
+    honoured, the run stops after GIVE_UP_AFTER such requests: could not finish, no drift."""
     server = ScriptedServer(rate_limited=10**6, retry_after="1")
     report, sleeps = run(server)
+    assert report.requests == engine.GIVE_UP_AFTER * engine.MAX_TRIES == server.requests
+    assert sleeps == [1.0] * (engine.GIVE_UP_AFTER * (engine.MAX_TRIES - 1))
+    assert report.outcome == "could not finish"
+    assert "nothing but 429/5xx" in (report.incomplete or "")
+    assert not report.drift
+    checks = {c.name: c for c in report.checks}
+    assert len(checks) == len(PLAN) + 6  # every check is listed, none left out
+    assert checks[engine.UNKNOWN_TASK].verdict is Verdict.CANNOT_TELL
+
+
+def test_a_slow_server_is_stopped_at_the_budget_with_what_was_seen() -> None:
+    """A conforming server taking 0.3 s an answer, a 1.5 s budget: the run stops, what it
+    saw keeps its verdict, the rest is "cannot tell", and no request starts after the end."""
+    server = ScriptedServer()
+    original = server.handle
+
+    def slow(request: Any) -> Any:
+        time.sleep(0.3)
+        return original(request)
+
+    server.handle = slow  # type: ignore[method-assign]
+    report, _ = run(server, timeout=1.5)
+    assert report.outcome == "could not finish"
+    assert report.incomplete == "its time budget (1.5 s) was spent"
+    assert report.requests == server.requests <= 6
+    assert verdicts(report)[engine.UNKNOWN_TASK] is Verdict.CONFORMS
+    assert len(report.checks) == len(PLAN) + 6  # every check listed
+    assert len(report.cannot_tell) >= len(PLAN) - 5
+    assert all("budget (1.5 s) was spent" in c.detail for c in report.cannot_tell)
+    assert not report.drift
+
+
+def test_5xx_on_30_percent_of_requests_is_no_drift() -> None:
+    """A server answering 500/502/503 (HTML) to 30 % of requests: each is asked again after
+    our backoff, and the run conforms. (Seed 7 starts with five in a row: that one check is
+    "cannot tell", hidden by the 5xx, never drift.)"""
+    server = ScriptedServer(server_errors=0.3, seed=7)
+    report, sleeps = run(server)
+    assert server.errors_sent > 10
+    assert report.ok, "\n".join(report.lines())
+    assert not report.drift
+    assert [c.detail[:24] for c in report.cannot_tell] == ["no answer but 429/5xx, 5"]
+    assert report.retried == len(sleeps) == server.errors_sent - 1  # the fifth is not retried
+    assert all(0.5 <= s <= 21 for s in sleeps)  # the client's backoff
+
+
+def test_probes_hidden_by_persistent_5xx_are_cannot_tell() -> None:
+    """A server whose creates always answer 503 (its GETs are fine): every rule those probes
+    would show is "cannot tell", never drift, and the run stops, incomplete."""
+    server = ScriptedServer()
+    original = server.handle
+
+    def failing_creates(request: Any) -> Any:
+        if request.method == "POST" and request.headers.get("authorization"):
+            server.requests += 1
+            server.paths.append(request.url.path)
+            return type(original(request))(503, text="busy")
+        return original(request)
+
+    server.handle = failing_creates  # type: ignore[method-assign]
+    report, _ = run(server)
+    assert not report.drift
+    assert report.outcome == "could not finish"
+    rule_checks = [c for c in report.checks if c.name in {p.name for p in PLAN}]
+    assert len(rule_checks) == len(PLAN)
+    assert {c.verdict for c in rule_checks} == {Verdict.CANNOT_TELL}
+    assert "503" in rule_checks[0].detail
+
+
+def test_an_accepted_probe_is_counted_and_reported() -> None:
+    """A server that takes any create: one probe accepted (202), no more sent; the report
+    counts it, says "1 accepted: a task may exist and be billed" (not "none billable") in
+    text and JSON, and is drift."""
+    server = ScriptedServer(accept_creates=True)
+    with server.client() as client:
+        report = check_contract(BASE, KEY, http_client=client, sleep=lambda s: None)
+    assert server.created == 1
+    assert report.accepted == 1
+    assert report.outcome == "drift"
     assert not report.ok
-    assert len(sleeps) == 5 * report.requests // 6
-    assert all(s <= 30 for s in sleeps)
+    assert "1 accepted: a task may exist and be billed" in report.summary()
+    assert "none billable" not in report.summary()
+    data = report.to_dict()
+    assert data["accepted"] == 1
+    assert "1 accepted" in data["summary"]
+    assert outside_api(server.paths) == []
+
+
+@pytest.mark.parametrize("task_id", ["../../admin", "../../../../admin/delete?all=1", "", "x"])
+def test_a_task_id_that_is_not_a_uuid_sends_nothing(task_id: str) -> None:
+    """A hostile or mistyped task id is refused before any request (UnknownTaskError)."""
+    server = ScriptedServer()
+    with server.client() as client, pytest.raises(UnknownTaskError, match="not a task id"):
+        check_contract(BASE, KEY, task_id=task_id, http_client=client)
+    assert server.requests == 0
+
+
+def test_a_task_id_is_asked_in_its_canonical_form() -> None:
+    """A UUID written another way ({UPPER}, urn:uuid:) reaches the server as the canonical
+    UUID, on the API's get path."""
+    server = ScriptedServer(tasks={TASK: task(TASK, "completed", ["https://v.example/1.mp4"])})
+    report, _ = run(server, task_id="{" + TASK.upper() + "}")
+    assert report.ok, "\n".join(report.lines())
+    assert f"{facts.GET_PATH.format(task_id=TASK)}" in server.paths
+
+
+def test_an_unknown_task_id_is_a_usage_error_not_drift() -> None:
+    """A UUID the server has no task for (404): UnknownTaskError, before any probe is sent."""
+    server = ScriptedServer()
+    with server.client() as client, pytest.raises(UnknownTaskError, match="no task"):
+        check_contract(BASE, KEY, task_id=TASK, http_client=client)
+    assert server.posts_with_key == 0
+    assert outside_api(server.paths) == []
+
+
+def test_no_connection_is_could_not_finish() -> None:
+    """Nothing listening: NoAnswerError after one request (the command exits 3)."""
+    from servers import refused_url
+
+    with pytest.raises(NoAnswerError):
+        check_contract(refused_url(), KEY, sleep=lambda s: None)
 
 
 # --- Single-rule drift, generated from the spec ---------------------------------------------
@@ -339,8 +490,6 @@ def test_the_key_is_never_in_the_report() -> None:
 
 # --- A real task, for free -------------------------------------------------------------------
 
-TASK = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
-
 
 @pytest.mark.parametrize(
     ("body", "failing"),
@@ -451,7 +600,8 @@ def test_command_takes_base_url_before_or_after(scripted: dict[str, Any], args: 
     assert scripted["api_key"] == KEY
     assert scripted["strict"] is True
     assert scripted["task_id"] == TASK
-    assert result.exit_code == 1  # the scripted server has no such task: 404 is drift
+    assert result.exit_code == 2  # the scripted server has no such task: a usage error
+    assert "no task" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -477,3 +627,145 @@ def test_command_refused_key_exits_2(scripted: dict[str, Any]) -> None:
     result = _invoke("contract", "--base-url", BASE, env={"MULEROUTER_API_KEY": KEY})
     assert result.exit_code == 2
     assert "401" in result.stderr
+
+
+# --- The command against servers that misbehave, as a real process ---------------------------
+
+
+def _contract(
+    *args: str, timeout: float = 60, sent: Sent | None = None
+) -> tuple[subprocess.CompletedProcess[str], float]:
+    """`wan-i2v contract ARGS` as a subprocess with a key; the result and its seconds, from
+    the first request the server saw (``sent``, so start-up is not counted) or the start."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MULEROUTER_")}
+    env["MULEROUTER_API_KEY"] = KEY
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "wan_i2v.cli", "contract", *args],
+        env=env, capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+    ended = time.monotonic()
+    if sent is not None:
+        assert sent.first_request_at is not None, "no request reached the server"
+        started = sent.first_request_at
+    return result, ended - started
+
+
+def _paths(seen: Seen) -> list[str]:
+    return [path for _, path, _ in seen.requests]
+
+
+@pytest.mark.parametrize("where", ["status", "body"])
+def test_a_trickling_server_ends_within_the_budget(where: Literal["status", "body"]) -> None:
+    """One byte every 0.25 s, from the status line or after the headers: the run stops at
+    its --timeout (the client's deadline on every socket read), exit 3, saying so."""
+    sent = Sent()
+    with socket_api(trickle(where, sent)) as (url, seen):
+        result, seconds = _contract("--base-url", url, "--timeout", "3", sent=sent)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert seconds < 3 + 1  # one read past the deadline at most, and the report printed
+    assert "could not finish (stopped: its time budget (3 s) was spent" in result.stdout
+    assert "no answer (ReadTimeout)" in result.stdout
+    assert outside_api(_paths(seen)) == []
+    assert "Traceback" not in result.stderr
+
+
+def test_an_endless_body_is_capped() -> None:
+    """A body that never ends, sent as fast as the socket takes it: each answer is read up
+    to the cap (the server gets to send a few MiB at most, socket buffers included), the
+    run ends in seconds, and an endless error body is drift (exit 1), not a hang."""
+    sent = Sent()
+    with socket_api(endless(sent)) as (url, seen):
+        result, seconds = _contract("--base-url", url, "--timeout", "30", "--json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert seconds < 15
+    data = json.loads(result.stdout)
+    assert data["outcome"] == "drift"
+    unknown = next(c for c in data["checks"] if c["name"] == engine.UNKNOWN_TASK)
+    assert "body is not JSON" in unknown["detail"]
+    assert "cut: longer than 65536 bytes" in unknown["detail"]
+    assert max(sent.per_request) < 16 * 2**20
+    assert outside_api(_paths(seen)) == []
+
+
+def test_a_server_answering_429_forever_ends_within_the_budget() -> None:
+    """429 with Retry-After: 1 to everything, as a real server: the run waits as asked, stops
+    within its --timeout, exit 3, no drift, a bounded number of requests."""
+    sent = Sent()
+    with socket_api(always(429, sent, {"Retry-After": "1"})) as (url, seen):
+        result, seconds = _contract("--base-url", url, "--timeout", "4", "--json", sent=sent)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert seconds < 4 + 1
+    data = json.loads(result.stdout)
+    assert data["outcome"] == "could not finish"
+    assert "its time budget (4 s)" in data["incomplete"]  # spent, or too little left to wait
+    assert {c["verdict"] for c in data["checks"]} == {"cannot tell"}
+    assert len(seen.requests) <= 6
+    assert outside_api(_paths(seen)) == []
+
+
+def test_a_server_that_is_not_there_exits_3() -> None:
+    """Nothing listening: could not finish (exit 3), one line, no traceback."""
+    from servers import refused_url
+
+    result, _ = _contract("--base-url", refused_url())
+    assert result.returncode == 3
+    assert result.stderr.startswith("error: could not finish: no answer from")
+    assert "Traceback" not in result.stderr
+
+
+def test_the_sandbox_process_with_30_percent_errors_shows_no_drift(tmp_path: Path) -> None:
+    """`wan-i2v sandbox --error-rate 0.3` as a real process: the 5xx are asked again and no
+    rule is called drift; no task is created (counted through /_sandbox/stats)."""
+    with sandbox_process(tmp_path, "--error-rate", "0.3", "--seed", "3") as sandbox:
+        report = check_contract(sandbox.url, KEY, sleep=lambda s: time.sleep(min(s, 0.05)))
+        stats = httpx.get(sandbox.url + "/_sandbox/stats").json()
+    assert not report.drift, "\n".join(report.lines())
+    assert report.ok
+    assert report.retried > 5
+    assert stats["tasks_created"] == 0
+    assert sum(n for s, n in stats["requests"]["create"].items() if s.startswith("5")) > 0
+
+
+def test_command_reports_an_accepted_probe(scripted: dict[str, Any]) -> None:
+    """A server that takes a create: exit 1, "1 accepted: a task may exist and be billed"
+    in the text and `accepted` in --json."""
+    env = {"MULEROUTER_API_KEY": KEY}
+    scripted["server"] = ScriptedServer(accept_creates=True)
+    result = _invoke("contract", "--base-url", BASE, env=env)
+    assert result.exit_code == 1
+    assert "1 accepted: a task may exist and be billed" in result.stdout.splitlines()[-1]
+    scripted["server"] = ScriptedServer(accept_creates=True)
+    result = _invoke("contract", "--base-url", BASE, "--json", env=env)
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["accepted"] == 1
+
+
+@pytest.mark.parametrize("task_id", ["../../admin", "../../../../admin/delete?all=1", "123"])
+def test_command_refuses_a_task_id_that_is_not_a_uuid(
+    scripted: dict[str, Any], task_id: str
+) -> None:
+    """--task-id that is not a UUID: exit 2, one line, and nothing reaches the server."""
+    result = _invoke(
+        "contract", "--base-url", BASE, "--task-id", task_id, env={"MULEROUTER_API_KEY": KEY}
+    )
+    assert result.exit_code == 2
+    assert "is not a task id (a UUID" in result.stderr
+    assert scripted["server"].requests == 0
+
+
+def test_command_unknown_task_id_exits_2(scripted: dict[str, Any]) -> None:
+    """A UUID the server has no task for: exit 2 (check --task-id), not drift, no probe."""
+    result = _invoke(
+        "contract", "--base-url", BASE, "--task-id", TASK, env={"MULEROUTER_API_KEY": KEY}
+    )
+    assert result.exit_code == 2
+    assert f"no task {TASK} (404): check --task-id" in result.stderr
+    assert scripted["server"].posts_with_key == 0
+    assert outside_api(scripted["server"].paths) == []
+
+
+def test_command_timeout_help_names_the_engine_default() -> None:
+    """--timeout's help states the engine's DEFAULT_BUDGET (one value, held here)."""
+    result = _invoke("contract", "--help")
+    assert f"(default: {DEFAULT_BUDGET:g})" in " ".join(result.stdout.split())

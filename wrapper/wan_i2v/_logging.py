@@ -13,6 +13,10 @@ from ._scrub import SECRET_HEADERS as _SECRET_HEADERS
 from ._urls import display_url
 
 logger = logging.getLogger("wan_i2v")
+# As libraries should: with no logging configured, nothing reaches Python's last-resort
+# handler (which prints WARNING and above to stderr); an application's own handlers still
+# get every record (propagation is untouched).
+logger.addHandler(logging.NullHandler())
 
 # A data URI's payload is megabytes of noise in a log line: keep its kind and its size.
 _DATA_URI = re.compile(rb"data:([\w.+/-]+);base64,([A-Za-z0-9+/=]+)")

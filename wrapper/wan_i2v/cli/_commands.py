@@ -223,7 +223,7 @@ def generate(
 @command
 def status(where: Where, /, task_id: str, as_json: bool) -> None:
     """Show a task's current status."""
-    run = Run(as_json=as_json, where=where)
+    run = Run(as_json=as_json, where=where, known_id=task_id)  # errors name the id given
     with reporting(run), _client(where) as client:
         task = client.get(task_id)
         human = f"{task.id}: {task.status}"
@@ -309,8 +309,15 @@ def check(where: Where, /, as_json: bool, **fields: Any) -> None:
             click.echo(json.dumps({"valid": True, "body": shown, "images": images}))
             return
         for name, info in images.items():
-            say(f"{name}: {info}")
+            say(f"{name}: {_image_line(info)}")
         click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
+
+
+def _image_line(info: dict[str, Any] | str) -> str:
+    """An image's description for people: "jpeg, 640x480 px, 12,345 bytes"."""
+    if isinstance(info, str):
+        return info
+    return f"{info['format']}, {info['width']}x{info['height']} px, {info['bytes']:,} bytes"
 
 
 def _describe_image(value: str) -> dict[str, Any] | str:

@@ -1,7 +1,10 @@
 """``wan-i2v contract``: the contract engine (``wan_i2v.contract``) on the command line.
 
-Exit codes: 0 the server conforms; 1 drift (each failed check named, with what came back);
-2 usage (no key, a refused key, a missing extra, conflicting options). Never a traceback.
+Exit codes: 0 the server conforms; 1 drift (each failed check named, with what came back)
+or a probe accepted (a task may exist and be billed); 2 usage (no key, a refused key, a
+missing extra, conflicting options, a --task-id that is not a UUID or not a task of the
+server's); 3 could not finish (the --timeout budget spent, no connection, or nothing but
+429/5xx), with what it saw. Never a traceback.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import click
 
 from .._config import resolve_settings
 from .._errors import ConfigurationError
-from ._exit import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from .._scrub import escape_controls
+from ._exit import EXIT_FAILURE, EXIT_INCOMPLETE, EXIT_OK, EXIT_USAGE
 
 SANDBOX_KEY = "contract-sandbox-key"  # the in-process sandbox's throwaway key
 MISSING_EXTRA = (
@@ -49,6 +53,11 @@ def _target(base_url: str | None, site: str | None, sandbox: bool) -> Iterator[t
 @click.option("--base-url", help="The API to check (default: the group's --base-url, then "
               "MULEROUTER_BASE_URL, then the site).")  # fmt: skip
 @click.option("--task-id", help="A task you already have: its GET answer is checked too (free).")
+# The default is the engine's (DEFAULT_BUDGET, imported only with the extra); a test holds
+# this help text to it.
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True),
+              help="Seconds for the whole run (default: 90); when they are spent it reports "
+              "what it saw and exits 3.")  # fmt: skip
 @click.option("--strict", is_flag=True, help="Fail on rules it cannot tell are enforced.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @click.option("--sandbox", is_flag=True, help="Check a fresh in-process sandbox (no key).")
@@ -57,6 +66,7 @@ def contract_command(
     ctx: click.Context,
     base_url: str | None,
     task_id: str | None,
+    timeout: float | None,
     strict: bool,
     as_json: bool,
     sandbox: bool,
@@ -71,19 +81,19 @@ def contract_command(
     if sandbox and base_url:
         _usage("--sandbox and --base-url name two different servers: pass one of them")
     try:
-        from ..contract import KeyRefusedError, NoAnswerError, check_contract
+        from ..contract import KeyRefusedError, NoAnswerError, UnknownTaskError, check_contract
     except ImportError:
         _usage(MISSING_EXTRA)
     try:
         with _target(base_url, getattr(ctx.obj, "site", None), sandbox) as (url, key):
-            report = check_contract(url, key, task_id=task_id, strict=strict)
-    except ConfigurationError as exc:
-        _usage(str(exc))
+            report = check_contract(url, key, task_id=task_id, strict=strict, timeout=timeout)
+    except (ConfigurationError, UnknownTaskError) as exc:
+        _usage(escape_controls(str(exc)))
     except KeyRefusedError as exc:
         _usage(f"{exc}: check MULEROUTER_API_KEY")
     except NoAnswerError as exc:
-        click.echo(f"error: {exc}", err=True)
-        raise SystemExit(EXIT_FAILURE) from None
+        click.echo(f"error: could not finish: {escape_controls(str(exc))}", err=True)
+        raise SystemExit(EXIT_INCOMPLETE) from None
     except Exception as exc:  # a checker reports, it never shows a traceback
         click.echo(f"error: the check could not run: {type(exc).__name__}: {exc}", err=True)
         raise SystemExit(EXIT_FAILURE) from None
@@ -92,4 +102,8 @@ def contract_command(
     else:
         for line in report.lines():
             click.echo(line)
-    raise SystemExit(EXIT_OK if report.ok else EXIT_FAILURE)
+    raise SystemExit(_EXITS.get(report.outcome, EXIT_FAILURE))
+
+
+# A report's outcome as an exit code; "not proven (strict)" fails like drift.
+_EXITS = {"conforms": EXIT_OK, "drift": EXIT_FAILURE, "could not finish": EXIT_INCOMPLETE}

@@ -23,6 +23,7 @@ import click
 
 from .._errors import (
     ConfigurationError,
+    NotFoundError,
     OutputExistsError,
     TaskFailedError,
     ValidationError,
@@ -31,7 +32,7 @@ from .._errors import (
 )
 from .._http import display_url
 from .._scrub import escape_controls
-from .._task import Task
+from .._task import Task, phase_of
 from ._exit import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE
 
 # Errors that mean "the command was used wrongly": nothing was paid for.
@@ -140,21 +141,40 @@ class Run:
             code, kind = EXIT_FAILURE, type(error).__name__
             message = str(error) or kind
         lines = [f"error: {message}"]
-        if task_id and not isinstance(error, KeyboardInterrupt):
+        # Nothing to finish: the command was used wrongly (exit 2: an existing -o, a bad
+        # field; the same command would fail again), or the API has no such task.
+        finishable = code != EXIT_USAGE and not isinstance(error, NotFoundError)
+        if task_id and finishable and not isinstance(error, KeyboardInterrupt):
             lines.append(self._finish_hint(task_id, error))
-        payload: dict[str, Any] = {"task_id": task_id, "error": kind, "message": message}
+        payload: dict[str, Any] = {
+            "task_id": task_id,
+            "phase": self._phase(error),  # always there, as for a task (null: not known)
+            "error": kind,
+            "message": message,
+        }
         if isinstance(error, TaskFailedError):
             payload.update(code=error.code, title=error.title, detail=error.detail)
         if isinstance(error, WaitTimeoutError):
             payload.update(status=error.last_status)
         if self.last is not None:
-            payload.update(status=self.last.status, phase=self.last.phase.value)
-        if task_id and not self.where.sandbox and not isinstance(error, TaskFailedError):
+            payload.update(status=self.last.status)
+        failed = isinstance(error, TaskFailedError)
+        if task_id and finishable and not self.where.sandbox and not failed:
             payload["finish_with"] = self.finish_command(task_id)
         if self.as_json:
             click.echo(json.dumps(json_safe(payload)))
         say("\n".join(line for line in lines if line))
         return code
+
+    def _phase(self, error: BaseException) -> str | None:
+        """The phase of the task as last seen (a failed task: failed), or None."""
+        if self.last is not None:
+            return self.last.phase.value
+        if isinstance(error, TaskFailedError):
+            return error.task.phase.value
+        if isinstance(error, WaitTimeoutError) and error.last_status:
+            return phase_of(error.last_status).value
+        return None
 
     def _finish_hint(self, task_id: str, error: BaseException) -> str:
         if isinstance(error, TaskFailedError):

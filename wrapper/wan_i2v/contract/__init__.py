@@ -12,12 +12,19 @@ enforcing one rule still refuses. Needs PyYAML and jsonschema (the ``testing`` e
 ``wan-i2v contract`` and ``pytest contract_tests -m live`` are thin faces over this.
 """
 
-from ._engine import KeyRefusedError, NoAnswerError, check_contract
+from ._engine import (
+    DEFAULT_BUDGET,
+    KeyRefusedError,
+    NoAnswerError,
+    UnknownTaskError,
+    check_contract,
+)
 from ._plan import BillableProbeError, RuleCheck, plan
 from ._report import Check, ContractReport, ServerKind, Verdict
 from ._rules import Rule, rules, weakened, weakened_specs
 
 __all__ = [
+    "DEFAULT_BUDGET",
     "BillableProbeError",
     "Check",
     "ContractReport",
@@ -26,6 +33,7 @@ __all__ = [
     "Rule",
     "RuleCheck",
     "ServerKind",
+    "UnknownTaskError",
     "Verdict",
     "check_contract",
     "plan",

@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 import jsonschema
 
+from .._errors import is_transient_status
+
 STRUCTURED_KEYS = ("field", "loc", "path", "param", "parameter")
 MAX_SHOWN = 160  # characters of a body quoted in a report
 
@@ -31,23 +33,41 @@ class Answer:
     body: Any  # the parsed JSON, or None
     text: str  # the raw text, for messages and for bodies that are not JSON
     is_json: bool
+    cut: int = 0  # the body went on past this many bytes, which are all that was read
 
     @classmethod
-    def of(cls, response: httpx.Response) -> Answer:
+    def of(
+        cls, response: httpx.Response, content: bytes | None = None, *, cut: bool = False
+    ) -> Answer:
+        """The answer to ``response``, from ``content`` (its body as read, capped) or, without
+        it, from the body httpx read. ``cut``: the body went on past the cap."""
         media = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        text = response.text
+        raw = response.content if content is None else content
         try:
-            body = json.loads(text) if text else None
-            parsed = True
+            text = raw.decode(response.charset_encoding or "utf-8", errors="replace")
+        except LookupError:  # a charset Python does not know
+            text = raw.decode("utf-8", errors="replace")
+        try:
+            body = json.loads(text) if text and not cut else None
+            parsed = bool(text) and not cut
         except ValueError:
             body, parsed = None, False
-        return cls(response.status_code, media, body, text, parsed and _json_media(media))
+        is_json = parsed and _json_media(media)
+        return cls(response.status_code, media, body, text, is_json, len(raw) if cut else 0)
+
+    @property
+    def transient(self) -> bool:
+        """No news about the rule: no answer at all (a refused connection, a timeout), a 408,
+        a 429 or a 5xx. Asked again; never evidence of drift."""
+        return self.status == 0 or is_transient_status(self.status)
 
     def summary(self) -> str:
         """One line: status, content type and the start of the body."""
         shown = self.text.replace("\n", " ")
         if len(shown) > MAX_SHOWN:
             shown = shown[:MAX_SHOWN] + "..."
+        if self.cut:
+            shown += f" (cut: longer than {self.cut} bytes)"
         return f"{self.status} {self.content_type or '(no content type)'} {shown}".rstrip()
 
 

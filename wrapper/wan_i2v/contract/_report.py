@@ -54,6 +54,10 @@ class ContractReport:
     not_probed: list[str] = field(default_factory=list)
     requests: int = 0  # HTTP requests sent, retries included
     rate_limited: int = 0  # 429 answers waited out
+    retried: int = 0  # other answers that were no news (5xx, none at all), asked again
+    accepted: int = 0  # creates answered 2xx: each may be a task, and billed
+    budget: float = 0.0  # seconds the run was given
+    incomplete: str | None = None  # why the run stopped before the end, if it did
 
     @property
     def drift(self) -> list[Check]:
@@ -65,15 +69,43 @@ class ContractReport:
 
     @property
     def ok(self) -> bool:
-        return not self.drift and not (self.strict and self.cannot_tell)
+        """Conforms: no drift, nothing accepted, the run finished (and, when strict, every
+        rule seen enforced)."""
+        return (
+            not self.drift
+            and not self.accepted
+            and self.incomplete is None
+            and not (self.strict and self.cannot_tell)
+        )
+
+    @property
+    def outcome(self) -> str:
+        """conforms, drift (accepted probes included), could not finish, or not proven
+        (strict). Drift wins over an unfinished run: what was seen is so."""
+        if self.ok:
+            return "conforms"
+        if self.drift or self.accepted:
+            return "drift"
+        if self.incomplete is not None:
+            return "could not finish"
+        return "not proven (strict)"
 
     def summary(self) -> str:
         counts = {v: sum(c.verdict is v for c in self.checks) for v in Verdict}
         parts = ", ".join(f"{n} {v.value}" for v, n in counts.items() if n)
-        outcome = "conforms" if self.ok else "DRIFT" if self.drift else "not proven (strict)"
+        outcome = self.outcome.upper() if self.outcome == "drift" else self.outcome
+        if self.incomplete is not None:
+            outcome += f" (stopped: {self.incomplete})"
+        billed = (
+            f"{self.accepted} accepted: a task may exist and be billed"
+            if self.accepted
+            else "none billable"
+        )
+        again = self.rate_limited + self.retried
+        retries = f" ({again} asked again after 429/5xx)" if again else ""
         return (
-            f"{outcome}: {len(self.checks)} checks ({parts}); {self.requests} requests, "
-            f"none billable; server {self.server_kind.value}"
+            f"{outcome}: {len(self.checks)} checks ({parts}); {self.requests} requests"
+            f"{retries}, {billed}; server {self.server_kind.value}"
         )
 
     def lines(self) -> list[str]:
@@ -81,18 +113,23 @@ class ContractReport:
         out = [check.line() for check in self.checks]
         out += [f"out of reach  {item} (only a paid task can tell)" for item in self.out_of_reach]
         out += [f"not probed   {item} (no way to break it known)" for item in self.not_probed]
-        out.append(self.summary())
+        out.append(escape_controls(self.summary()))
         return out
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view (the command's --json)."""
         return {
             "ok": self.ok,
+            "outcome": self.outcome,
+            "incomplete": None if self.incomplete is None else escape_controls(self.incomplete),
+            "accepted": self.accepted,
+            "budget_seconds": self.budget,
             "base_url": self.base_url,
             "strict": self.strict,
             "server_kind": self.server_kind.value,
             "requests": self.requests,
             "rate_limited": self.rate_limited,
+            "retried": self.retried,
             "checks": [
                 {
                     "name": c.name,
@@ -104,5 +141,5 @@ class ContractReport:
             ],
             "out_of_reach": self.out_of_reach,
             "not_probed": self.not_probed,
-            "summary": self.summary(),
+            "summary": escape_controls(self.summary()),
         }
