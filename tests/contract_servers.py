@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import httpx
 import jsonschema
-from scripted import Seen, reply, scripted_server
+from servers import Requests, handler_server, reply
 
 from wan_i2v import _spec_facts as facts
 from wan_i2v._spec import load_spec
@@ -200,14 +200,14 @@ class Sent:
 
 
 @contextmanager
-def socket_api(handle: SocketHandler) -> Iterator[tuple[str, Seen]]:
+def socket_api(handle: SocketHandler) -> Iterator[tuple[str, Requests]]:
     """A real HTTP server on 127.0.0.1 answering every request with ``handle``; yields its
     base URL and every (method, path, headers) it saw."""
 
-    def answer(handler: BaseHTTPRequestHandler, seen: Seen) -> None:
+    def answer(handler: BaseHTTPRequestHandler, seen: Requests) -> None:
         handle(handler)
 
-    with scripted_server(answer) as (url, seen):
+    with handler_server(answer) as (url, seen):
         yield url, seen
 
 

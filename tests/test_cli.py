@@ -345,7 +345,7 @@ def test_a_failed_task_json_error_has_its_phase(image: Path, tmp_path: Path) -> 
 def test_an_unknown_status_word_prints_nothing_on_stderr(tmp_path: Path) -> None:
     """A status word the spec does not know, with no logging configured: `status` shows it
     and stderr stays empty (no line through Python's last-resort handler)."""
-    from scripted import reply, scripted_server
+    from servers import handler_server, reply
 
     task_id = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
     body = {"task_info": {"id": task_id, "status": "frobnicating",
@@ -355,7 +355,7 @@ def test_an_unknown_status_word_prints_nothing_on_stderr(tmp_path: Path) -> None
     def answer(handler: object, seen: object) -> None:
         reply(handler, 200, json.dumps(body).encode())  # type: ignore[arg-type]
 
-    with scripted_server(answer) as (url, _):
+    with handler_server(answer) as (url, _):
         result = wan("status", task_id, env={"MULEROUTER_BASE_URL": url, "MULEROUTER_API_KEY": KEY})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"{task_id}: frobnicating"

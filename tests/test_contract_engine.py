@@ -27,7 +27,7 @@ from contract_servers import (
     trickle,
 )
 from sandbox_processes import sandbox_process
-from scripted import Seen
+from servers import Requests
 
 from wan_i2v import _spec_facts as facts
 from wan_i2v._spec import load_spec
@@ -651,7 +651,7 @@ def _contract(
     return result, ended - started
 
 
-def _paths(seen: Seen) -> list[str]:
+def _paths(seen: Requests) -> list[str]:
     return [path for _, path, _ in seen.requests]
 
 
