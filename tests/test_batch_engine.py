@@ -4,6 +4,7 @@ concurrency bound, the spend ceiling and the shared 429 cool-down."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import time
@@ -240,7 +241,7 @@ def test_creating_is_committed_before_the_post_arrives(folder: Path) -> None:
 
         def check(method: str, path: str) -> None:
             if method == "POST" and path == CREATE:
-                with sqlite3.connect(journal) as db:
+                with contextlib.closing(sqlite3.connect(journal)) as db:
                     rows = db.execute("SELECT key FROM ledger_batch WHERE state = 'creating'")
                     seen.append({key for (key,) in rows})
             record(method, path)

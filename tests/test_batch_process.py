@@ -4,6 +4,7 @@ that it outlives every batch process)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -61,7 +62,7 @@ def until(condition: Callable[[], bool], timeout: float = 120) -> None:
 
 
 def journal_rows(out: Path) -> dict[str, tuple[str, str | None]]:
-    with sqlite3.connect(out / ".wan-i2v-journal.sqlite") as db:
+    with contextlib.closing(sqlite3.connect(out / ".wan-i2v-journal.sqlite")) as db:
         rows = db.execute("SELECT key, state, task_id FROM ledger_batch").fetchall()
     return {key: (state, task_id) for key, state, task_id in rows}
 

@@ -127,7 +127,7 @@ class Server:
 
     def pid(self) -> int:
         """The running server's pid, from the journal's owners table."""
-        with sqlite3.connect(self.out / ".wan-i2v-journal.sqlite") as db:
+        with contextlib.closing(sqlite3.connect(self.out / ".wan-i2v-journal.sqlite")) as db:
             (pid,) = db.execute("SELECT pid FROM owners").fetchone()
         return int(pid)
 
