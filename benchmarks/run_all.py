@@ -43,6 +43,14 @@ def table(figures: list[Figure]) -> str:
     return "\n".join(rows)
 
 
+def _peers_section() -> str:
+    """The section bench_peers.py wrote (its own run, its own session), kept as it was."""
+    from benchmarks.bench_peers import SECTION
+
+    current = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
+    return f"\n{SECTION}{current.split(SECTION, 1)[1]}" if SECTION in current else ""
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few iterations only")
@@ -66,7 +74,7 @@ def main() -> int:
             f"{python()}.{' Quick mode.' if args.quick else ''}\n\n"
         )
         footer = "\nWhy a target is missed, measured with a profiler: [README.md](README.md).\n"
-        RESULTS.write_text(header + text + "\n" + footer, encoding="utf-8")
+        RESULTS.write_text(header + text + "\n" + footer + _peers_section(), encoding="utf-8")
     return 1 if failed else 0
 
 
