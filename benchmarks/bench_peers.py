@@ -201,7 +201,7 @@ def startup(clients: tuple[Peer, ...], rounds: int) -> list[Figure]:
     no_click = bench_startup.NO_CLICK
     figures = []
     for peer in clients:
-        pythons = {"ours_python": peer.python, "baseline_python": peer.python}
+        pythons = {"ours_python": peer.python, "baseline_python": peer.python, "who": peer.module}
         imports = bench_startup.figure_of(
             f"start-up (import): {peer.module}",
             "report",
@@ -254,7 +254,7 @@ def section(figures: list[Figure], versions: str, quick: bool) -> str:
         "`RUN_URL_FORMAT`, `REST_URL`, `CDN_URL`, all `https://`) are pointed at the local "
         "server in its own venv (`_peer_worker.py`). openai 3.x sends through `httpx2`, its "
         "own fork of httpx; its baseline is still httpx 0.28.1.\n\n"
-        f"{table(figures)}\n"
+        f"{table(figures, 'the client / raw httpx')}\n"
     )
 
 

@@ -50,10 +50,10 @@ def timed(code: str, cpu: list[float], python: str = sys.executable) -> float:
 
 
 def figure_of(
-    name: str, target: str, ours: str, baseline: str, rounds: int, **pythons: str
+    name: str, target: str, ours: str, baseline: str, rounds: int, who: str = "ours", **pythons: str
 ) -> Figure:
     """``ours`` against ``baseline``, each a fresh process, alternated; ``ours_python`` and
-    ``baseline_python`` name other interpreters (a peer's venv)."""
+    ``baseline_python`` name other interpreters (a peer's venv), ``who`` the measured side."""
     figure = Figure(name, "time", target)
     ours_python = pythons.get("ours_python", sys.executable)
     baseline_python = pythons.get("baseline_python", sys.executable)
@@ -68,7 +68,7 @@ def figure_of(
     )
     cpu_ratio = statistics.median(a / b for a, b in zip(ours_cpu, baseline_cpu, strict=True))
     figure.note = (
-        f"ours {1e3 * statistics.median(figure.ours):.0f} ms, "
+        f"{who} {1e3 * statistics.median(figure.ours):.0f} ms, "
         f"httpx {1e3 * statistics.median(figure.baseline):.0f} ms; "
         f"CPU {cpu_ratio:.3f}x ({1e3 * statistics.median(ours_cpu):.0f} ms / "
         f"{1e3 * statistics.median(baseline_cpu):.0f} ms)"
