@@ -232,3 +232,14 @@ def bench_quick(session: nox.Session) -> None:
     """Every benchmark at a few iterations, so that they cannot rot. No timing fails it."""
     _install(session, "bench")
     session.run("python", "benchmarks/run_all.py", "--quick", "--no-write")
+
+
+@nox.session(python=PYTHON)
+def bench_peers(session: nox.Session) -> None:
+    """Ours beside fal-client, replicate and openai, each in a venv of its own under .nox/
+    (pinned in benchmarks/bench_peers.py): per-create overhead, 10 MB inline-file memory and
+    start-up, in one run; writes its section of benchmarks/RESULTS.md. Not a default session:
+    it installs three SDKs from PyPI and takes minutes. Pass --quick for a smoke run."""
+    _install(session, "bench")
+    session.install("uv")  # makes the peers' venvs
+    session.run("python", "benchmarks/bench_peers.py", "--make-venvs", *session.posargs)

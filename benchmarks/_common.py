@@ -24,12 +24,13 @@ KEY = "bench-key"
 
 
 @contextlib.contextmanager
-def server() -> Iterator[str]:
-    """Start benchmarks/_server.py on a free loopback port in its own process."""
+def server(script: str = "_server.py", *args: str) -> Iterator[str]:
+    """Start benchmarks/``script`` (its port, then ``args``) on a free loopback port in its
+    own process."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    process = subprocess.Popen([sys.executable, str(HERE / "_server.py"), str(port)])
+    process = subprocess.Popen([sys.executable, str(HERE / script), str(port), *args])
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20

@@ -17,7 +17,7 @@ from wan_i2v._spec import load_spec
 
 CLASSES = {
     cls.documented_status: cls
-    for cls in vars(wan_i2v).values()
+    for cls in (getattr(wan_i2v, name) for name in wan_i2v.__all__)  # loaded on first use
     if isinstance(cls, type) and issubclass(cls, wan_i2v.APIStatusError) and cls.documented_status
 }
 

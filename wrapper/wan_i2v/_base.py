@@ -11,7 +11,6 @@ import contextlib
 import logging
 import os
 import sys
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +31,8 @@ PathArg = str | os.PathLike[str]
 logger = logging.getLogger("wan_i2v")
 
 if TYPE_CHECKING:  # loaded on the first request (_request)
+    import uuid
+
     from wan_i2v._generated.models.create_generation_task_request import CreateGenerationTaskRequest
 
 
@@ -127,6 +128,8 @@ def task_uuid(task_or_id: Task | str) -> uuid.UUID:
             problem=f"{raw!r} is not a task id (a UUID such as "
             "'3c90c3cc-0d44-4b50-8888-8dd25736052a')",
         )
+    import uuid  # loaded by parse_task_id already
+
     return uuid.UUID(parsed)
 
 

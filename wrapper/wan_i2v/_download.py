@@ -9,7 +9,6 @@ like an MP4, stay within ``max_video_bytes``, and match the length its server an
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import functools
 import os
@@ -372,6 +371,8 @@ def _renameat2() -> Any:
     """libc's renameat2 (Linux, glibc 2.28+ or musl), or None."""
     if not sys.platform.startswith("linux"):
         return None
+    import ctypes  # here: ~2 ms of start-up, needed only once a video is saved
+
     try:
         function = ctypes.CDLL(None, use_errno=True).renameat2
     except (OSError, AttributeError):
@@ -390,6 +391,8 @@ def _exchange(a: Path, b: Path) -> bool | None:
         return None
     if function(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
         return True
+    import ctypes  # loaded by _renameat2 already
+
     code = ctypes.get_errno()
     if code == errno.ENOENT and os.path.lexists(a):
         return False

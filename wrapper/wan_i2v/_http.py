@@ -262,10 +262,10 @@ def sync_clients(
     """The API client and the video client, sending through ``user`` when given."""
     if user is not None and not isinstance(user, httpx.Client):
         raise ConfigurationError(f"http_client must be an httpx.Client, got {type(user).__name__}")
-    transport = None if user is None else SendThrough(user)
+    sending = _own_pools() if user is None else {"transport": SendThrough(user)}
     clients = (
-        httpx.Client(**_api_args(settings, _sync_log_hooks()), transport=transport),
-        httpx.Client(**_video_args(settings, _sync_log_hooks()), transport=transport),
+        httpx.Client(**_api_args(settings, _sync_log_hooks()), **sending),
+        httpx.Client(**_video_args(settings, _sync_log_hooks()), **sending),
     )
     if user is None:
         _hold_deadlines(clients)
@@ -280,14 +280,24 @@ def async_clients(
         raise ConfigurationError(
             f"http_client must be an httpx.AsyncClient, got {type(user).__name__}"
         )
-    transport = None if user is None else AsyncSendThrough(user)
+    sending = _own_pools() if user is None else {"transport": AsyncSendThrough(user)}
     clients = (
-        httpx.AsyncClient(**_api_args(settings, _async_log_hooks()), transport=transport),
-        httpx.AsyncClient(**_video_args(settings, _async_log_hooks()), transport=transport),
+        httpx.AsyncClient(**_api_args(settings, _async_log_hooks()), **sending),
+        httpx.AsyncClient(**_video_args(settings, _async_log_hooks()), **sending),
     )
     if user is None:
         _hold_deadlines(clients)
     return clients
+
+
+def _own_pools() -> dict[str, Any]:
+    # One SSL context for both of our clients (and any proxy pool httpx mounts from the
+    # environment): loading the CA bundle is most of what building an httpx client costs
+    # (~20 ms), and each client would load its own. ``create_ssl_context()`` with its defaults
+    # is what httpx builds for a client left at its defaults (certifi, SSL_CERT_FILE and
+    # SSL_CERT_DIR honoured), so the settings are httpx's own. Never used for a user's
+    # client: its transport, with its own TLS settings, carries everything.
+    return {"verify": httpx.create_ssl_context()}
 
 
 def _hold_deadlines(clients: tuple[httpx.Client, ...] | tuple[httpx.AsyncClient, ...]) -> None:

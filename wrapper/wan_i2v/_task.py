@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +31,8 @@ def parse_task_id(value: object) -> str | None:
     not one: the one test of "is this a task id" (arguments, links, the command line)."""
     if not isinstance(value, str):
         return None
+    import uuid  # here: with the `platform` it imports, ~2 ms of start-up
+
     try:
         return str(uuid.UUID(value))
     except ValueError:
