@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .._task import parse_task_id
 from ._config import DAY, SandboxConfig, Vocabulary
 from ._faults import Fault, Operation, Status
 from ._from_spec import vocabularies
@@ -70,13 +71,8 @@ class SandboxTask:
     video: VideoShape  # from the input's aspect ratio and the tier asked for
 
 
-def normal_task_id(text: str) -> str | None:
-    """The canonical spelling of a UUID (lower case, hyphenated), or None if it is not one:
-    ``3C90C3CC-...`` and ``3c90c3cc-...`` are the same task."""
-    try:
-        return str(uuid.UUID(text))
-    except ValueError:
-        return None
+# ``3C90C3CC-...`` and ``3c90c3cc-...`` are the same task: the client's one test of a task id.
+normal_task_id = parse_task_id
 
 
 Answered = Literal["create", "get", "file"]
