@@ -1,6 +1,6 @@
 """Run every benchmark, print the table and write benchmarks/RESULTS.md.
 
-    python benchmarks/run_all.py            # full size, a few minutes on two cores
+    python benchmarks/run_all.py            # full size, about four minutes on two cores
     python benchmarks/run_all.py --quick    # a few iterations: checks the scripts still run
 
 A missed target is reported, never an error; a benchmark that crashes exits non-zero.
@@ -17,6 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import (  # runnable as a script
+    bench_batch,
     bench_create,
     bench_large_image,
     bench_startup,
@@ -25,7 +26,14 @@ from benchmarks import (  # runnable as a script
 )
 from benchmarks._common import Figure, machine, python
 
-BENCHMARKS = [bench_create, bench_large_image, bench_throughput, bench_startup, bench_wait]
+BENCHMARKS = [
+    bench_create,
+    bench_large_image,
+    bench_throughput,
+    bench_startup,
+    bench_wait,
+    bench_batch,
+]
 RESULTS = Path(__file__).parent / "RESULTS.md"
 
 

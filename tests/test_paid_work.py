@@ -450,7 +450,7 @@ def test_cli_ctrl_c_during_the_create_says_a_task_may_exist(tmp_path: Path) -> N
             signal.SIGINT,
         )
     assert code == 130
-    assert "a task may exist" in err
+    assert wan_i2v.CreateOutcomeUnknownError.what_to_check in err
     assert json.loads(out) == json.loads(out) | {"task_id": None, "error": "Interrupted"}
     assert "Traceback" not in err
 

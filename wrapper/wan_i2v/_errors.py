@@ -174,6 +174,14 @@ class CreateOutcomeUnknownError(APIError):
     before you create again.
     """
 
+    # The one "what to check" text for an unknown outcome: this error's message, a batch
+    # row's detail, the MCP server's result and the command line all say it, and add only
+    # how to pay again there (--retry-unknown, retry_unknown: true).
+    what_to_check: ClassVar[str] = (
+        "A task may have been created and billed. Check your MuleRouter tasks (or the "
+        "task.created webhook) before creating it again."
+    )
+
     def __init__(
         self, *, reason: str, status_code: int | None = None, request_id: str | None = None
     ) -> None:
@@ -183,8 +191,7 @@ class CreateOutcomeUnknownError(APIError):
         ref = f" (request id {request_id})" if request_id else ""
         super().__init__(
             f"The create request was sent but its outcome is unknown: {reason}{ref}. "
-            "A task may have been created and billed, so it was not retried. Check your "
-            "MuleRouter tasks before creating it again."
+            f"It was not sent again. {self.what_to_check}"
         )
 
 

@@ -58,9 +58,9 @@ if TYPE_CHECKING:
 RowStatus = Literal["done", "failed", "unknown", "lost", "not_started", "incomplete"]
 LEDGER = "batch"
 WATCH_SECONDS = 0.5  # how often rows held by another process are looked at again
+# The library's one "what to check" text, then how to pay again here.
 UNKNOWN_ADVICE = (
-    "the create request may have reached the server, so a task may exist and be billed. "
-    "Check your MuleRouter tasks (or the task.created webhook); rerun with --retry-unknown "
+    f"{CreateOutcomeUnknownError.what_to_check} Rerun with --retry-unknown "
     "(retry_unknown=True) only to pay for it again."
 )
 LOST_ADVICE = (
@@ -383,7 +383,7 @@ class BatchEngine:
             self.on_start(key)
 
     def _unknown(self, row: BatchRow, reason: str | None, *, this_run: bool = True) -> RowResult:
-        detail = f"{reason}: {UNKNOWN_ADVICE}" if reason else UNKNOWN_ADVICE
+        detail = f"{reason}. {UNKNOWN_ADVICE}" if reason else UNKNOWN_ADVICE
         return RowResult(
             row.key, "unknown", None, None, "outcome_unknown", detail, row.line, this_run
         )

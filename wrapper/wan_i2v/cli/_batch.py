@@ -149,6 +149,19 @@ def _append_results(path: Path, result: RowResult) -> None:
         out.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
+def _recorded(path: Path) -> dict[str, str]:
+    """The last status results.jsonl holds for each key: a process killed between the
+    journal's commit and its results line left that row's state unwritten there, and the
+    next run writes it (a torn last line is skipped)."""
+    last: dict[str, str] = {}
+    with contextlib.suppress(FileNotFoundError):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                item = json.loads(line)
+                last[item["key"]] = item["status"]
+    return last
+
+
 def _summary(counts: Counter[str], total: int) -> str:
     order = ("done", "failed", "unknown", "lost", "incomplete", "not_started")
     parts = [f"{counts[name]} {name.replace('_', ' ')}" for name in order if counts[name]]
@@ -338,9 +351,10 @@ def _run(
     progress = BatchProgress(total, tty=sys.stderr.isatty() and not as_json, as_json=as_json)
     options = dataclasses.replace(options, on_start=progress.started)
     results = out_dir / RESULTS_FILE
+    recorded = _recorded(results)
     with _client(where, sandbox) as client, progress:
         for result in run_batch_sync(client, rows, out_dir, options):
-            if result.this_run:
+            if result.this_run or recorded.get(result.key) != result.status:
                 _append_results(results, result)
             progress.finished(result)
     say(_summary(progress.counts, total))

@@ -23,6 +23,7 @@ import click
 
 from .._errors import (
     ConfigurationError,
+    CreateOutcomeUnknownError,
     NotFoundError,
     OutputExistsError,
     TaskFailedError,
@@ -200,8 +201,8 @@ class Run:
             )
         if self.stage == "creating":
             return (
-                "Interrupted while the create request was in flight: a task may exist and be "
-                "billed. Check your MuleRouter tasks before creating it again."
+                "Interrupted while the create request was in flight. "
+                + CreateOutcomeUnknownError.what_to_check
             )
         return "Interrupted. Nothing was sent."
 

@@ -39,10 +39,13 @@ LOST_DETAIL = (
 
 
 def unknown_advice(reason: str | None) -> str:
-    """The library's one "what to check" text for an unknown outcome, then what the agent
-    can do here."""
-    error = CreateOutcomeUnknownError(reason=reason or IN_FLIGHT_AT_STOP)
-    return f"{error} {RETRY_ADVICE}"
+    """Why the outcome is unknown, the library's one "what to check" text, then what the
+    agent can do here."""
+    why = reason or IN_FLIGHT_AT_STOP
+    return (
+        f"the outcome of its create request is unknown ({why}). "
+        f"{CreateOutcomeUnknownError.what_to_check} {RETRY_ADVICE}"
+    )
 
 
 Kind = Literal["created", "reused", "unknown", "lost", "busy", "refused"]
