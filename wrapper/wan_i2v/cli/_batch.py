@@ -28,7 +28,7 @@ from .._client import Client
 from .._errors import WanI2VError
 from ..batch import JournalError, Manifest, ManifestError, RowResult, read_manifest
 from ..batch._engine import BatchOptions, dry_run, run_batch_sync
-from ._display import USAGE_ERRORS, Terminated, Where, say
+from ._display import USAGE_ERRORS, LiveLine, Terminated, Where, say
 from ._exit import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE
 
 RESULTS_FILE = "results.jsonl"
@@ -49,16 +49,12 @@ class BatchProgress:
         self.running = 0
         self.finished_here = 0
         self._started_at = time.monotonic()
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._ticker: threading.Thread | None = None
-        self._drawn = False
+        self._lock = threading.Lock()  # the counts (``started`` comes from another thread)
+        self._live = LiveLine(self.line, name="wan-i2v-batch-progress") if tty else None
 
     def __enter__(self) -> Self:
-        if self.tty:
-            self._ticker = threading.Thread(target=self._tick, name="wan-i2v-batch-progress")
-            self._ticker.daemon = True
-            self._ticker.start()
+        if self._live is not None:
+            self._live.__enter__()
         return self
 
     def started(self, _key: str) -> None:
@@ -76,10 +72,10 @@ class BatchProgress:
                     self.running = max(0, self.running - 1)
         if self.as_json:
             click.echo(json.dumps({**result.to_dict(), "this_run": result.this_run}))
-        elif not self.tty:
+        elif self._live is None:
             say(_row_line(result))
         else:
-            self._clear()
+            self._live.clear()
             if result.status != "done" or result.this_run:
                 say(_row_line(result))
         self._draw()
@@ -102,22 +98,9 @@ class BatchProgress:
                 parts.append(f"ETA {(queued + self.running) / rate:.0f} s")
         return " · ".join(parts)
 
-    def _tick(self) -> None:
-        while not self._stop.wait(1.0):
-            self._draw()
-
     def _draw(self) -> None:
-        if not self.tty:
-            return
-        text = self.line()
-        with self._lock:
-            click.echo(f"\r{text}\x1b[K", err=True, nl=False)
-            self._drawn = True
-
-    def _clear(self) -> None:
-        with self._lock:
-            if self._drawn:
-                click.echo("\r\x1b[K", err=True, nl=False)
+        if self._live is not None:
+            self._live.draw()
 
     def __exit__(
         self,
@@ -125,12 +108,8 @@ class BatchProgress:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._stop.set()
-        if self._ticker is not None:
-            self._ticker.join()
-        with self._lock:
-            if self._drawn:
-                click.echo("", err=True)
+        if self._live is not None:
+            self._live.__exit__(exc_type, exc, tb)
 
 
 def _row_line(result: RowResult) -> str:

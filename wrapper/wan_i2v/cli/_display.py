@@ -15,6 +15,7 @@ import shlex
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
@@ -231,47 +232,39 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-class Progress:
-    """The status and the elapsed time while waiting, on stderr.
+class LiveLine:
+    """One line on stderr, rewritten in place on a terminal and redrawn every second from
+    ``render`` by a timer thread; leaving it ends the line, so whatever is printed next (an
+    error included) starts on a line of its own. The one ticker of every progress display."""
 
-    On a terminal, one line rewritten in place, its clock ticking every second from a timer
-    thread; elsewhere (logs, CI), one line per change of status. Leaving it ends the line,
-    so whatever is printed next (an error included) starts on a line of its own.
-    """
-
-    def __init__(self, run: Run, *, tty: bool | None = None) -> None:
-        self._run = run
-        self._tty = sys.stderr.isatty() if tty is None else tty
-        self._started = time.monotonic()
-        self._status = "waiting"
+    def __init__(self, render: Callable[[], str], *, name: str) -> None:
+        self._render = render
+        self._name = name
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._drawn = False
         self._ticker: threading.Thread | None = None
 
     def __enter__(self) -> Self:
-        if self._tty:
-            self._ticker = threading.Thread(target=self._tick, name="wan-i2v-progress", daemon=True)
-            self._ticker.start()
+        self._ticker = threading.Thread(target=self._tick, name=self._name, daemon=True)
+        self._ticker.start()
         return self
-
-    def __call__(self, task: Task) -> None:
-        self._run.last = task
-        self._status = f"task {task.id}: {escape_controls(task.status)}"
-        self._draw(changed=True)
 
     def _tick(self) -> None:
         while not self._stop.wait(1.0):
-            self._draw(changed=False)
+            self.draw()
 
-    def _draw(self, *, changed: bool) -> None:
-        line = f"[{time.monotonic() - self._started:5.0f} s] {self._status}"
+    def draw(self) -> None:
+        text = self._render()
         with self._lock:
-            if self._tty:
-                click.echo(f"\r{line}\x1b[K", err=True, nl=False)
-                self._drawn = True
-            elif changed:
-                click.echo(line, err=True)
+            click.echo(f"\r{text}\x1b[K", err=True, nl=False)
+            self._drawn = True
+
+    def clear(self) -> None:
+        """Wipe the line, so that a line printed next stands alone."""
+        with self._lock:
+            if self._drawn:
+                click.echo("\r\x1b[K", err=True, nl=False)
 
     def __exit__(
         self,
@@ -285,3 +278,40 @@ class Progress:
         with self._lock:
             if self._drawn:
                 click.echo("", err=True)
+
+
+class Progress:
+    """The status and the elapsed time while waiting, on stderr: on a terminal a ``LiveLine``
+    whose clock ticks every second; elsewhere (logs, CI), one line per change of status."""
+
+    def __init__(self, run: Run, *, tty: bool | None = None) -> None:
+        self._run = run
+        self._started = time.monotonic()
+        self._status = "waiting"
+        tty = sys.stderr.isatty() if tty is None else tty
+        self._live = LiveLine(self._line, name="wan-i2v-progress") if tty else None
+
+    def __enter__(self) -> Self:
+        if self._live is not None:
+            self._live.__enter__()
+        return self
+
+    def __call__(self, task: Task) -> None:
+        self._run.last = task
+        self._status = f"task {task.id}: {escape_controls(task.status)}"
+        if self._live is not None:
+            self._live.draw()
+        else:
+            click.echo(self._line(), err=True)
+
+    def _line(self) -> str:
+        return f"[{time.monotonic() - self._started:5.0f} s] {self._status}"
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._live is not None:
+            self._live.__exit__(exc_type, exc, tb)
