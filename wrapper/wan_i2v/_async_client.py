@@ -44,7 +44,7 @@ from ._pacing import AsyncCreateGate
 from ._polling import StatusCallback, Waiter
 from ._request import CreateFields, build_create_request
 from ._retry import CALL_ERRORS, CREATE, GET, VIDEO, Policy
-from ._task import Task
+from ._task import Task, answer_for
 from ._translate import CHUNK, BodyReader, create_request, get_request, task_or_error
 
 if TYPE_CHECKING:  # the generated package (and attrs) load on the first request
@@ -119,8 +119,10 @@ class AsyncClient(BaseClient):
 
     async def get(self, task_id: Task | str) -> Task:
         """The task's current state (retried on network errors, 408, 429 and 5xx)."""
-        request = get_request(task_uuid(task_id))
-        return await self._call(GET, Deadline(None), lambda deadline: self._send(request, deadline))
+        wanted = task_uuid(task_id)
+        request = get_request(wanted)
+        task = await self._call(GET, Deadline(None), lambda deadline: self._send(request, deadline))
+        return answer_for(task, str(wanted))
 
     async def wait(
         self,

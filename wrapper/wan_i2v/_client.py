@@ -40,7 +40,7 @@ from ._polling import StatusCallback, Waiter
 from ._request import CreateFields, build_create_request
 from ._retry import CALL_ERRORS, CREATE, GET, VIDEO, Policy
 from ._sync_io import Semaphore, call_hook, run_blocking, sleep, upload
-from ._task import Task
+from ._task import Task, answer_for
 from ._translate import CHUNK, BodyReader, create_request, get_request, task_or_error
 
 if TYPE_CHECKING:  # the generated package (and attrs) load on the first request
@@ -115,8 +115,10 @@ class Client(BaseClient):
 
     def get(self, task_id: Task | str) -> Task:
         """The task's current state (retried on network errors, 408, 429 and 5xx)."""
-        request = get_request(task_uuid(task_id))
-        return self._call(GET, Deadline(None), lambda deadline: self._send(request, deadline))
+        wanted = task_uuid(task_id)
+        request = get_request(wanted)
+        task = self._call(GET, Deadline(None), lambda deadline: self._send(request, deadline))
+        return answer_for(task, str(wanted))
 
     def wait(
         self,

@@ -32,7 +32,7 @@ from ._errors import (
     WanI2VError,
 )
 from ._retry import is_transient, server_delay
-from ._task import Phase, Task
+from ._task import Phase, Task, answer_for
 
 logger = logging.getLogger("wan_i2v")
 StatusCallback = Callable[[Task], object]
@@ -134,8 +134,10 @@ class Waiter:
 
         Raises:
             TaskFailedError: the task failed.
-            APIResponseValidationError: it succeeded without a video.
+            APIResponseValidationError: it succeeded without a video, or it is about another
+                task than the one waited for.
         """
+        task = answer_for(task, self.task_id)
         self._last_failure = None
         if task.status != self._last_status:
             self._last_status = task.status

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("wan_i2v")
 
-__all__ = ["Phase", "Task", "TaskError", "parse_task_id", "phase_of"]
+__all__ = ["Phase", "Task", "TaskError", "answer_for", "parse_task_id", "phase_of"]
 
 # Every documented word, by the phase the spec files it under (x-known-values).
 _PHASES: dict[str, Phase] = {
@@ -37,6 +37,22 @@ def parse_task_id(value: object) -> str | None:
         return str(uuid.UUID(value))
     except ValueError:
         return None
+
+
+def answer_for(task: Task, task_id: str) -> Task:
+    """``task`` when it is the task that was asked for; a server (or a cache in between) that
+    answers about another task is not believed: its status and videos are not ours.
+
+    Raises:
+        APIResponseValidationError: naming both ids.
+    """
+    if parse_task_id(task.id) != parse_task_id(task_id):
+        from ._errors import APIResponseValidationError
+
+        raise APIResponseValidationError(
+            reason=f"it answered about task {task.id!r}, not the task asked for", task_id=task_id
+        )
+    return task
 
 
 def phase_of(status: str) -> Phase:
